@@ -1,0 +1,108 @@
+"""A hardened XML reader shared by every codec: no DTD, no entities, bounded size and depth.
+
+expat is driven directly so that a document type declaration or an entity declaration stops
+the parse at once, before anything is expanded or fetched.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from xml.parsers import expat
+
+from kizuna.errors import ParseError
+
+__all__ = ["parse_xml"]
+
+
+class _Builder:
+    def __init__(self, max_depth: int, max_elements: int) -> None:
+        self.max_depth = max_depth
+        self.max_elements = max_elements
+        self.stack: list[ET.Element] = []
+        self.root: ET.Element | None = None
+        self.last: ET.Element | None = None
+        self.count = 0
+        self.text: list[str] = []
+
+    def _flush(self) -> None:
+        if not self.text:
+            return
+        data = "".join(self.text)
+        self.text = []
+        if self.last is not None and self.stack and self.last is not self.stack[-1]:
+            self.last.tail = (self.last.tail or "") + data
+        elif self.stack:
+            top = self.stack[-1]
+            top.text = (top.text or "") + data
+
+    def start(self, name: str, attrs: list[str]) -> None:
+        self._flush()
+        self.count += 1
+        if len(self.stack) >= self.max_depth:
+            raise ParseError(f"XML nested deeper than {self.max_depth}")
+        if self.count > self.max_elements:
+            raise ParseError(f"XML has more than {self.max_elements} elements")
+        elem = ET.Element(
+            _qname(name), {_qname(k): v for k, v in zip(attrs[::2], attrs[1::2], strict=True)}
+        )
+        if self.stack:
+            self.stack[-1].append(elem)
+        elif self.root is None:
+            self.root = elem
+        self.stack.append(elem)
+        self.last = elem
+
+    def end(self, _name: str) -> None:
+        self._flush()
+        self.last = self.stack.pop()
+
+    def data(self, text: str) -> None:
+        self.text.append(text)
+
+
+def _qname(name: str) -> str:
+    if "}" in name:
+        return "{" + name
+    return name
+
+
+def _refuse_doctype(*_: object) -> None:
+    raise ParseError("XML with a document type declaration is refused")
+
+
+def _refuse_entity(*_: object) -> int:
+    raise ParseError("XML with entity declarations or references is refused")
+
+
+def parse_xml(
+    data: bytes | str,
+    *,
+    max_bytes: int = 64 * 1024,
+    max_depth: int = 32,
+    max_elements: int = 4096,
+) -> ET.Element:
+    """Parse one XML document strictly; raise ParseError with the reason on anything unsafe."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if len(raw) > max_bytes:
+        raise ParseError(f"XML larger than {max_bytes} bytes")
+    if b"\x00" in raw:
+        raise ParseError("XML contains a NUL byte")
+    builder = _Builder(max_depth, max_elements)
+    parser = expat.ParserCreate("utf-8", namespace_separator="}")
+    parser.ordered_attributes = True
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    parser.EntityDeclHandler = _refuse_entity
+    parser.UnparsedEntityDeclHandler = _refuse_entity
+    parser.ExternalEntityRefHandler = _refuse_entity
+    parser.SkippedEntityHandler = _refuse_entity
+    parser.StartElementHandler = builder.start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
+    try:
+        parser.Parse(raw, True)
+    except expat.ExpatError as exc:
+        raise ParseError(f"malformed XML: {expat.errors.messages[exc.code]}") from exc
+    if builder.root is None:
+        raise ParseError("XML has no root element")
+    return builder.root

@@ -1,0 +1,40 @@
+"""The root Typer app; each bounded context adds its own sub-command group."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kizuna import __version__
+from kizuna.cli._demo import demo
+from kizuna.cli._labels import labels_app
+
+app = typer.Typer(
+    name="kizuna",
+    help="Kizuna: an allied C2 and information-sharing testbed.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(labels_app, name="labels")
+app.command("demo")(demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kizuna {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Kizuna: an allied C2 and information-sharing testbed."""
+
+
+def main() -> None:
+    app()
