@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kizuna.errors import ParseError
 from kizuna.labels._model import Label
-from kizuna.labels._table import PolicyTable
+from kizuna.labels._table import PolicyTable, default_table
 
 __all__ = ["format_banner", "parse_banner"]
 
@@ -13,8 +13,9 @@ _REL = "REL TO "
 _NOFORN = "NOFORN"
 
 
-def parse_banner(text: str, table: PolicyTable) -> Label:
+def parse_banner(text: str, table: PolicyTable | None = None) -> Label:
     """Parse a banner marking exactly; raise ParseError naming what is wrong."""
+    table = table or default_table()
     if not isinstance(text, str):
         raise ParseError(f"a banner must be a string, not {type(text).__name__}")
     blocks = text.strip(ASCII_WS).split("//")
@@ -47,8 +48,9 @@ def order_codes(codes: frozenset[str], home: str, table: PolicyTable) -> list[st
     return sorted(codes, key=lambda c: (c != home, c in table.tetragraphs, c))
 
 
-def format_banner(label: Label, table: PolicyTable) -> str:
+def format_banner(label: Label, table: PolicyTable | None = None) -> str:
     """Print a label in canonical form; categories other than REL TO/NOFORN have no banner."""
+    table = table or default_table()
     if label.policy is None:
         parts = [label.level]
     else:

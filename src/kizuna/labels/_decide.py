@@ -152,11 +152,18 @@ class Decider:
     exactly that; both caches are bounded and simply cleared when full.
     """
 
-    def __init__(self, table: PolicyTable | None = None, *, cache_size: int = 1 << 16) -> None:
+    def __init__(
+        self,
+        table: PolicyTable | None = None,
+        *,
+        cache_size: int = 1 << 16,
+        cache_decisions: bool = True,
+    ) -> None:
         self.table = table or default_table()
         self._size = cache_size
+        self._cache_decisions = cache_decisions
         self._labels: dict[object, _Compiled | Reason] = {}
-        self._decisions: dict[tuple[object, Viewer, date], Decision] = {}
+        self._decisions: dict[tuple[object, object, date], Decision] = {}
         self._last_at: datetime | None = None
         self._last_day = date.min
 
@@ -177,17 +184,19 @@ class Decider:
         if at is not self._last_at:
             self._last_at, self._last_day = at, _day(at)
         day = self._last_day
-        if isinstance(viewer, Viewer) and isinstance(label, str | Label):
-            key = (label, viewer, day)
-            hit = self._decisions.get(key)
-            if hit is not None:
-                return hit
-            decision = self._decide(label, viewer, day)
+        key = (label, viewer, day)
+        try:
+            return self._decisions[key]
+        except (KeyError, TypeError):  # not seen yet, or an unhashable (raw) input
+            pass
+        if not isinstance(viewer, Viewer):
+            return self._decide(label, _viewer(viewer), day)
+        decision = self._decide(label, viewer, day)
+        if self._cache_decisions and isinstance(label, str | Label):
             if len(self._decisions) >= self._size:
                 self._decisions.clear()
             self._decisions[key] = decision
-            return decision
-        return self._decide(label, _viewer(viewer), day)
+        return decision
 
     def _decide(self, label: LabelInput, viewer: Viewer | None, day: date) -> Decision:
         compiled = self.compile(label)

@@ -127,3 +127,11 @@ class Viewer:
     nation: str
     clearance: Clearance | None = None
     categories: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    # Viewers key the decision cache, so their hash is worked out once.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.nation, self.clearance, self.categories)))
+
+    def __hash__(self) -> int:
+        return self._hash
