@@ -22,7 +22,7 @@ from kizuna import __version__
 from kizuna.report._stats import estimate
 from kizuna.sim._results import RunResult
 
-__all__ = ["Assumption", "PLOT_IDS", "render_report"]
+__all__ = ["PLOT_IDS", "Assumption", "render_report"]
 
 PLOT_IDS = (
     "plot-killchain",
@@ -91,6 +91,7 @@ def _gates(results: Sequence[RunResult]) -> str:
 
 def _bars(
     results: Sequence[RunResult],
+    *,
     group: str,
     metrics: Sequence[str],
     title: str,
@@ -207,33 +208,33 @@ def render_report(
             "Time-sensitive targets engaged within their window",
             _bars(
                 results,
-                "architecture",
-                ["tst_in_window"],
-                "Share of time-sensitive targets engaged in window (95% CI over seeds)",
-                "plot-tst",
-                "share",
+                group="architecture",
+                metrics=["tst_in_window"],
+                title="Share of time-sensitive targets engaged in window (95% CI over seeds)",
+                div_id="plot-tst",
+                yaxis="share",
             ),
         ),
         (
             "Information sharing: each nation's picture against truth",
             _bars(
                 results,
-                "tier",
-                _metric_names(results, "cop_gospa."),
-                "COP error (mean GOSPA, lower is better) by sharing tier",
-                "plot-cop",
-                "GOSPA (m)",
+                group="tier",
+                metrics=_metric_names(results, "cop_gospa."),
+                title="COP error (mean GOSPA, lower is better) by sharing tier",
+                div_id="plot-cop",
+                yaxis="GOSPA (m)",
             ),
         ),
         (
             "What crosses the guard, each way",
             _bars(
                 results,
-                "tier",
-                [*_metric_names(results, "releasable_share."), "reciprocity_ratio"],
-                "Released share per direction and reciprocity ratio by tier",
-                "plot-sharing",
-                "share / ratio",
+                group="tier",
+                metrics=[*_metric_names(results, "releasable_share."), "reciprocity_ratio"],
+                title="Released share per direction and reciprocity ratio by tier",
+                div_id="plot-sharing",
+                yaxis="share / ratio",
             ),
         ),
         ("Munitions: what is left", _munitions(results)),

@@ -55,7 +55,7 @@ class Experiment:
     tiers: Sequence[str]
     seeds: Sequence[int]
 
-    def keys(self) -> list[RunKey]:
+    def runs(self) -> list[RunKey]:
         return [RunKey(a, t, s) for a in self.architectures for t in self.tiers for s in self.seeds]
 
 
@@ -74,8 +74,12 @@ def _run_serial(
 ) -> None:
     for key in keys:
         progress.started(key)
+
+        def advance(sim_s: float, key: RunKey = key) -> None:
+            progress.advanced(key, sim_s)
+
         try:
-            result = run(key, lambda sim_s, k=key: progress.advanced(k, sim_s))
+            result = run(key, advance)
             outcome.written.append(write_result(result, out))
             progress.finished(key, True)
         except KeyboardInterrupt:
@@ -96,7 +100,7 @@ def _drain(queue: mp.Queue[tuple[RunKey, float]], progress: Progress) -> None:
 
 
 def _run_pool(
-    run: RunFn, keys: list[RunKey], out: Path, jobs: int, progress: Progress, outcome: Outcome
+    run: RunFn, keys: list[RunKey], out: Path, *, jobs: int, progress: Progress, outcome: Outcome
 ) -> None:
     ctx = mp.get_context("spawn")
     manager = ctx.Manager()
@@ -141,7 +145,7 @@ def run_experiment(
     """Play every run of the experiment, writing each result under ``out``."""
     outcome = Outcome()
     keys = []
-    for key in experiment.keys():
+    for key in experiment.runs():
         if resume and (out / f"{key.slug}.sqlite").exists():
             outcome.skipped.append(key)
         else:
@@ -149,5 +153,5 @@ def run_experiment(
     if jobs <= 1 or len(keys) <= 1:
         _run_serial(run, keys, out, progress, outcome)
     else:
-        _run_pool(run, keys, out, min(jobs, len(keys)), progress, outcome)
+        _run_pool(run, keys, out, jobs=min(jobs, len(keys)), progress=progress, outcome=outcome)
     return outcome

@@ -7,7 +7,6 @@ half-way never leaves a file that looks finished.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -67,7 +66,7 @@ def write_result(result: RunResult, directory: Path) -> Path:
             )
             db.executemany("INSERT INTO events (t, kind, body) VALUES (?,?,?)", result.events)
         db.close()
-        os.replace(tmp, final)
+        tmp.replace(final)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot write run results {final}: {exc}") from exc
     return final
