@@ -45,7 +45,7 @@ class _Naive:
     def losses(self, d: int) -> None:
         struck = [False] * self.n_dep
         if self.s.attacks and self.rng is not None:
-            draws = [float(u) for u in self.rng.random(self.n_dep)]
+            draws = [float(u) for u in self.rng.random(size=(self.n_dep,))]
             struck = [draws[i] < float(self.s.vulnerability[i]) for i in range(self.n_dep)]
         for i in range(self.n_dep):
             if self.alive[i] and (self.s.loss_day[i] == d or struck[i]):
