@@ -179,7 +179,8 @@ def hns_cmd(
         result = plan(model, objective, budget_yen)
     except InfeasiblePlanError as exc:
         if as_json:
-            doc = {"status": "infeasible", "field": exc.field, "conflict": list(exc.conflict)}
+            doc: dict[str, object] = {"status": "infeasible", "field": exc.field}
+            doc |= {"conflict": list(exc.conflict)}
             doc |= {"explanation": exc.explanation, "floor_yen": exc.floor_yen}
             typer.echo(json.dumps(doc))
             raise typer.Exit(1) from None

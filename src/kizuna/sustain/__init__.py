@@ -35,6 +35,7 @@ from kizuna.sustain._lp import (
     plan,
 )
 from kizuna.sustain._model import (
+    DAYS_PER_MONTH,
     Component,
     Depot,
     Link,
@@ -48,6 +49,7 @@ from kizuna.sustain._schedule import Schedule, build_schedule
 from kizuna.sustain._stockpile import Ledger, Stockpile, StockSink, StockSource
 
 __all__ = [
+    "DAYS_PER_MONTH",
     "Allocation",
     "Buys",
     "Campaign",
