@@ -193,3 +193,16 @@ def test_stepping_past_the_horizon_is_refused(pile: Stockpile) -> None:
         pile.step()
     with pytest.raises(ValidationError, match="ends after day 3"):
         pile.step()
+
+
+def test_a_standing_stockpile_serves_a_simulation_without_a_campaign() -> None:
+    pile = Stockpile.standing(default_model(), days=30)
+    jpn, usa = pile.on_hand("JPN", "PAC-3-MSE"), pile.on_hand("USA", "PAC-3-MSE")
+    assert (jpn, usa) == (170, 330)
+    assert pile.consume("JPN", "PAC-3-MSE", 5)
+    for _ in range(30):
+        pile.step()
+    # MHI at 2.5 a month makes 2 whole rounds in 30 days; the US line at 54.2 a month, 53
+    assert pile.on_hand("JPN", "PAC-3-MSE") == 170 - 5 + 2
+    assert pile.on_hand("USA", "PAC-3-MSE") == 330 + 53
+    assert pile.ledger("PAC-3-MSE").balanced

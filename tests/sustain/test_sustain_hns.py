@@ -161,13 +161,13 @@ def _perturbed(model: HnsModel, cid: str, delta_bn: float) -> tuple[HnsModel, fl
         return model, model.budget_yen + delta_bn * BN
     cons = []
     for c in model.constraints:
-        if c.id == cid:
-            if c.yen is not None:
-                c = dataclasses.replace(c, yen=c.yen + delta_bn * BN)
-            else:
-                share = (c.share_of_budget or 0.0) + delta_bn * BN / model.budget_yen
-                c = dataclasses.replace(c, share_of_budget=share)
-        cons.append(c)
+        moved = c
+        if c.id == cid and c.yen is not None:
+            moved = dataclasses.replace(c, yen=c.yen + delta_bn * BN)
+        elif c.id == cid:
+            share = (c.share_of_budget or 0.0) + delta_bn * BN / model.budget_yen
+            moved = dataclasses.replace(c, share_of_budget=share)
+        cons.append(moved)
     return dataclasses.replace(model, constraints=tuple(cons)), model.budget_yen
 
 
@@ -179,10 +179,10 @@ def test_shadow_prices_match_a_perturbation(objective: Objective, which: str) ->
     delta = 0.01
     assert base.binding
     for con in base.constraints:
-        up = plan(*_perturbed(model, con.id, +delta)[:1], objective,
-                  _perturbed(model, con.id, +delta)[1])  # fmt: skip
-        down = plan(*_perturbed(model, con.id, -delta)[:1], objective,
-                    _perturbed(model, con.id, -delta)[1])  # fmt: skip
+        up_model, up_budget = _perturbed(model, con.id, +delta)
+        down_model, down_budget = _perturbed(model, con.id, -delta)
+        up = plan(up_model, objective, up_budget)
+        down = plan(down_model, objective, down_budget)
         right = (up.value - base.value) / delta
         left = (base.value - down.value) / delta
         lo, hi = min(left, right), max(left, right)

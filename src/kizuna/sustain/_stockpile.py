@@ -14,7 +14,8 @@ import numpy.typing as npt
 
 from kizuna.errors import ValidationError
 from kizuna.sustain._model import SustainModel
-from kizuna.sustain._schedule import Schedule
+from kizuna.sustain._campaign import Campaign
+from kizuna.sustain._schedule import Schedule, build_schedule
 
 __all__ = ["Ledger", "StockSink", "StockSource", "Stockpile"]
 
@@ -90,6 +91,13 @@ class Stockpile:
         self.history_destroyed: IntArray = np.zeros((days + 1, n_mun), dtype=np.int64)
         self.shortfall: IntArray = np.zeros(shape, dtype=np.int64)
 
+    @classmethod
+    def standing(cls, model: SustainModel, days: int = 365, *, surge: bool = False) -> Stockpile:
+        """Stocks with production and transport but no scripted demand: for a simulation
+        that fires through ``consume`` and calls ``step`` once per simulated day."""
+        campaign = Campaign("standing", days, 0.0, surge, attacks=False, seed=0, consumption=())
+        return cls(model, build_schedule(model, campaign))
+
     # -- the ports -------------------------------------------------------------------------
     def on_hand(self, nation: str, munition_type: str) -> int:
         m = self._model.munition(munition_type, field="munition_type")
@@ -155,18 +163,27 @@ class Stockpile:
         self.stock[self.alive] += arriving[self.alive]
         self.destroyed += arriving[~self.alive].sum(axis=0)
 
-    def _free(self, i: int) -> int:
-        return int(self._s.capacity[i] - self.stock[i].sum() - self.inbound[i].sum())
+    def _free(self) -> list[int]:
+        """Room left per depot, counting what is already on its way there."""
+        room: list[int] = (
+            self._s.capacity - self.stock.sum(axis=1) - self.inbound.sum(axis=1)
+        ).tolist()
+        return room
 
     def _produce(self, d: int) -> None:
         row = self._s.production[d]
-        for j in np.flatnonzero(row):
+        lines = np.flatnonzero(row).tolist()
+        if not lines:
+            return
+        free, alive = self._free(), self.alive.tolist()
+        for j in lines:
             i, m = self._s.line_depot[j], self._s.line_munition[j]
-            if not self.alive[i]:
+            if not alive[i]:
                 continue
-            made = min(int(row[j]), max(self._free(i), 0))
+            made = min(int(row[j]), max(free[i], 0))
             self.stock[i, m] += made
             self.produced[m] += made
+            free[i] -= made
 
     def _fire(self, d: int) -> None:
         demand = self._s.demand[d]
@@ -177,24 +194,31 @@ class Stockpile:
         self.shortfall[d] = demand - served
 
     def _ship(self, d: int) -> None:
-        target = self._s.target[d]
+        target, stock, inbound, pipe = self._s.target[d], self.stock, self.inbound, self._pipe
+        alive, free = self.alive.tolist(), self._free()
         for origin, dest, lift, delay in self._s.links:
-            if not (self.alive[origin] and self.alive[dest]):
+            if not (alive[origin] and alive[dest]):
                 continue
-            cap = min(lift, self._free(dest))
+            cap = min(lift, free[dest])
             if cap <= 0:
                 continue
-            need = np.maximum(target[dest] - self.stock[dest] - self.inbound[dest], 0)
-            surplus = np.maximum(self.stock[origin] - target[origin], 0)
-            want = np.minimum(need, surplus)
-            # greedy in catalogue order: each type takes what the lift has left
-            before = np.cumsum(want) - want
-            send = np.clip(cap - before, 0, want)
-            if not send.any():
+            want = np.minimum(
+                target[dest] - stock[dest] - inbound[dest], stock[origin] - target[origin]
+            )
+            np.maximum(want, 0, out=want)
+            total = int(want.sum())
+            if total == 0:
                 continue
-            self.stock[origin] -= send
-            self._pipe[(d + delay) % len(self._pipe), dest] += send
-            self.inbound[dest] += send
+            if total > cap:
+                # greedy in catalogue order: each type takes what the lift has left
+                before = np.cumsum(want) - want
+                want = np.minimum(np.maximum(cap - before, 0), want)
+                total = cap
+            stock[origin] -= want
+            pipe[(d + delay) % len(pipe), dest] += want
+            inbound[dest] += want
+            free[dest] -= total
+            free[origin] += total
 
     # -- accounts --------------------------------------------------------------------------
     def ledger(self, munition_type: str) -> Ledger:
