@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from kizuna.errors import ValidationError
-from kizuna.sustain._model import SustainModel
 from kizuna.sustain._campaign import Campaign
+from kizuna.sustain._model import SustainModel
 from kizuna.sustain._schedule import Schedule, build_schedule
 
 __all__ = ["Ledger", "StockSink", "StockSource", "Stockpile"]
