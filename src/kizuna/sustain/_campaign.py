@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from kizuna.errors import ConfigError
 from kizuna.sustain._data import read_yaml, shipped_text
-from kizuna.sustain._model import SustainModel, UnknownMunitionError
+from kizuna.sustain._model import SustainModel
 from kizuna.sustain._reader import Node
 
 __all__ = [
@@ -203,8 +203,3 @@ def apply_excursion(
         excursions=(),
     )
     return new_model, new_campaign
-
-
-def check_known_munition(model: SustainModel, munition: str, field: str) -> None:
-    if munition not in model.munition_index:
-        raise UnknownMunitionError(f"unknown munition type {munition!r}", field=field)
