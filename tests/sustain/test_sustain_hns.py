@@ -172,9 +172,13 @@ def _perturbed(model: HnsModel, cid: str, delta_bn: float) -> tuple[HnsModel, fl
 
 
 @pytest.mark.parametrize("objective", [Objective.STOCKS, Objective.TRAINING])
-@pytest.mark.parametrize("which", ["shipped", "small"])
+@pytest.mark.parametrize("which", ["shipped", "small", "share_cap_binds"])
 def test_shadow_prices_match_a_perturbation(objective: Objective, which: str) -> None:
-    model = default_hns() if which == "shipped" else small_model()
+    model = {
+        "shipped": default_hns,
+        "small": small_model,
+        "share_cap_binds": lambda: _with_share(small_model(), "c_cap", 0.1),
+    }[which]()
     base = plan(model, objective, model.budget_yen)
     delta = 0.01
     assert base.binding
@@ -189,6 +193,21 @@ def test_shadow_prices_match_a_perturbation(objective: Objective, which: str) ->
         assert lo - 1e-6 <= con.shadow_per_bn <= hi + 1e-6, (con.id, left, right)
         if not con.binding:
             assert con.shadow_per_bn == pytest.approx(0.0, abs=1e-9)
+
+
+def _with_share(model: HnsModel, cid: str, share: float) -> HnsModel:
+    cons = tuple(
+        dataclasses.replace(c, share_of_budget=share) if c.id == cid else c
+        for c in model.constraints
+    )
+    return dataclasses.replace(model, constraints=cons)
+
+
+def test_a_yen_of_budget_also_lifts_caps_set_as_shares() -> None:
+    # c is capped at 10% of the budget and worth 1.5 a ¥bn; the rest goes to a at 1.0
+    result = plan(_with_share(small_model(), "c_cap", 0.1), Objective.STOCKS, 12e9)
+    assert result.constraint("c_cap").binding
+    assert result.constraint("budget").shadow_per_bn == pytest.approx(1.0 + 0.1 * 0.5)
 
 
 def test_weighted_mixes_the_normalised_scores() -> None:

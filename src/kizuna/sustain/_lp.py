@@ -8,6 +8,7 @@ conflicting subset (a deletion filter) and explained in words.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -224,7 +225,18 @@ def plan(model: HnsModel, objective: Objective, budget_yen: float | None = None)
     scores = {
         s.value: float(_coefficients(model, s) @ x) for s in (Objective.STOCKS, Objective.TRAINING)
     }
-    return HnsPlan(objective, budget, value, scores, allocations, tuple(reports))
+    return HnsPlan(objective, budget, value, scores, allocations, _budget_total(model, reports))
+
+
+def _budget_total(model: HnsModel, reports: list[ConstraintReport]) -> tuple[ConstraintReport, ...]:
+    """A yen more of budget also lifts every cap set as a share of the budget: its shadow
+    price is the budget row's dual plus each share times that constraint's shadow price."""
+    shares = {c.id: c.share_of_budget for c in model.constraints if c.yen is None}
+    extra = sum((shares[r.id] or 0.0) * r.shadow_per_bn for r in reports if r.id in shares)
+    return tuple(
+        dataclasses.replace(r, shadow_per_bn=r.shadow_per_bn + extra) if r.id == BUDGET else r
+        for r in reports
+    )
 
 
 def _allocation(

@@ -103,7 +103,8 @@ def build_schedule(model: SustainModel, campaign: Campaign) -> Schedule:
     for ev in campaign.events:
         if ev.kind is EventKind.DEPOT_LOST:
             i = model.depot(ev.target)
-            loss[i] = ev.day if loss[i] is None else min(ev.day, loss[i] or ev.day)
+            earlier = loss[i]
+            loss[i] = ev.day if earlier is None else min(ev.day, earlier)
     initial = np.zeros((n_dep, n_mun), dtype=np.int64)
     for i, dep in enumerate(model.depots):
         for mid, qty in dep.stock.items():
