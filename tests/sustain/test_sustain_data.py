@@ -171,6 +171,28 @@ def test_consume_is_all_or_nothing(pile: Stockpile) -> None:
     assert pile.ledger("M2").consumed == 7 and pile.ledger("M2").balanced
 
 
+def test_consume_from_a_named_depot(pile: Stockpile) -> None:
+    assert pile.consume("JPN", "M1", 3, depot="jpn")
+    assert pile.on_hand_at("jpn", "M1") == 1
+    assert not pile.consume("JPN", "M1", 2, depot="jpn")
+    with pytest.raises(ValidationError) as info:
+        pile.consume("JPN", "M1", 1, depot="front")  # a US depot
+    assert info.value.field == "depot"
+    assert pile.on_hand_at("front", "M1") == 10
+
+
+def test_consume_draws_from_the_fullest_depot_first_and_spills_over() -> None:
+    doc = base_doc()
+    doc["depots"][0]["stock"] = {"M1": 12}  # rear 12, front 10
+    model = parse_model(doc)
+    pile = Stockpile.standing(model, days=1)
+    assert pile.consume("USA", "M1", 4)
+    assert (pile.on_hand_at("rear", "M1"), pile.on_hand_at("front", "M1")) == (8, 10)
+    assert pile.consume("USA", "M1", 15)  # 8 from rear would not do: 10 front, then 5 rear
+    assert (pile.on_hand_at("rear", "M1"), pile.on_hand_at("front", "M1")) == (3, 0)
+    assert pile.ledger("M1").consumed == 19 and pile.ledger("M1").balanced
+
+
 @pytest.mark.parametrize(
     ("args", "field"),
     [(("USA", "M9", 1), "munition_type"), (("USA", "M1", 0), "quantity"),

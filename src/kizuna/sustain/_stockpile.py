@@ -104,12 +104,25 @@ class Stockpile:
         depots = self._nation_depots.get(nation, [])
         return int(self.stock[depots, m].sum()) if depots else 0
 
-    def consume(self, nation: str, munition_type: str, quantity: int = 1) -> bool:
-        """Take ``quantity`` rounds from the nation's depots, fullest first; all or nothing."""
+    def on_hand_at(self, depot: str, munition_type: str) -> int:
+        """Rounds of a type in one depot."""
+        m = self._model.munition(munition_type, field="munition_type")
+        return int(self.stock[self._model.depot(depot), m])
+
+    def consume(
+        self, nation: str, munition_type: str, quantity: int = 1, *, depot: str | None = None
+    ) -> bool:
+        """Take ``quantity`` rounds from the nation's depots, fullest first (or from ``depot``
+        only); all or nothing. A refusal is counted in ``refused``."""
         m = self._model.munition(munition_type, field="munition_type")
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise ValidationError(f"must be a positive integer, got {quantity!r}", field="quantity")
         depots = self._nation_depots.get(nation, [])
+        if depot is not None:
+            i = self._model.depot(depot)
+            if i not in depots:
+                raise ValidationError(f"{depot!r} is not a depot of {nation}", field="depot")
+            depots = [i]
         if not depots or int(self.stock[depots, m].sum()) < quantity:
             self.refused += 1
             return False
