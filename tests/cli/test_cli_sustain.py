@@ -53,6 +53,13 @@ def test_run_with_a_missing_file_fails_cleanly(tmp_path: Path) -> None:
     assert "error" in result.output and "Traceback" not in result.output
 
 
+def test_run_into_a_missing_directory_fails_cleanly(tmp_path: Path) -> None:
+    out = tmp_path / "no" / "such" / "dir" / "p.png"
+    result = runner.invoke(app, ["sustain", "run", "--plot", str(out)])
+    assert result.exit_code == 1
+    assert "cannot write the plot" in " ".join(result.output.split())
+
+
 def test_hns_prints_the_plan_and_shadow_prices() -> None:
     result = runner.invoke(
         app, ["sustain", "hns", "--objective", "stocks", "--budget-yen", "211e9"]

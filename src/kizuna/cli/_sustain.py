@@ -120,7 +120,10 @@ def run_cmd(
     except (KizunaError, OSError) as exc:
         _fail(exc if isinstance(exc, KizunaError) else KizunaError(str(exc)))
     runs = what_if(the_model, the_campaign)
-    write_plot(runs, plot)
+    try:
+        write_plot(runs, plot)
+    except KizunaError as exc:
+        _fail(exc)
     if as_json:
         typer.echo(_run_json(runs, plot))
         return
