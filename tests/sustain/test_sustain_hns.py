@@ -226,7 +226,7 @@ def test_what_a_yen_buys_is_priced_from_the_unit_cost() -> None:
     result = plan(default_hns(), Objective.STOCKS)
     stock = next(a for a in result.allocations if a.category == "stockpile")
     assert stock.buys_per_bn == "1.67 PAC-3 MSE interceptors"  # ¥1 bn / ($4 M × ¥150)
-    assert stock.marginal_per_bn == pytest.approx(0.9)
+    assert stock.marginal_per_bn == pytest.approx(0.06)
 
 
 # -- infeasible and bad input ---------------------------------------------------------------
