@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from kizuna import __version__
+from kizuna.cli._coord import coord_app
 from kizuna.cli._demo import demo
 from kizuna.cli._labels import labels_app
 
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(labels_app, name="labels")
+app.add_typer(coord_app, name="coord")
 app.command("demo")(demo)
 
 
