@@ -93,8 +93,11 @@ def test_a_bilateral_cell_cannot_command_japanese_units_either(doc: dict[str, An
 def test_a_cycle_without_national_approval_is_refused(doc: dict[str, Any]) -> None:
     del doc["approvals"]["JPN"]
     problems = _problems(doc)
-    assert any(p.startswith("approvals.JPN: missing: a cycle without national approval")
-               and "jgsdf_ssm_1" in p for p in problems), problems
+    assert any(
+        p.startswith("approvals.JPN: missing: a cycle without national approval")
+        and "jgsdf_ssm_1" in p
+        for p in problems
+    ), problems
 
 
 def test_a_shooter_outside_its_national_chain_is_refused(doc: dict[str, Any]) -> None:
@@ -113,16 +116,20 @@ def test_a_nominating_nation_with_no_path_to_a_shooter_is_named(doc: dict[str, A
     doc["edges"] = [e for e in doc["edges"] if "cfc" not in (e["from"], e["to"])
                     or e["from"] in ("usfk_isr", "rok_isr")]  # fmt: skip
     problems = _problems(doc)
-    assert any(p.startswith("node rok_isr (sensor, KOR)")
-               and "nominating nation KOR has no path to a shooter" in p for p in problems)
+    assert any(
+        p.startswith("node rok_isr (sensor, KOR)")
+        and "nominating nation KOR has no path to a shooter" in p
+        for p in problems
+    )
 
 
 def test_unknown_target_types_are_named(doc: dict[str, Any]) -> None:
     _node(doc, "us_mdtf")["can_engage"].append("submarine")
     doc["approvals"]["JPN"]["permitted_target_types"] = ["tel", "bunker"]
     problems = _problems(doc)
-    assert any("nodes[" in p and "(us_mdtf).can_engage[4]" in p and "'submarine'" in p
-               for p in problems), problems
+    assert any(
+        "nodes[" in p and "(us_mdtf).can_engage[4]" in p and "'submarine'" in p for p in problems
+    ), problems
     assert any(p.startswith("approvals.JPN.permitted_target_types[1]") for p in problems)
 
 
