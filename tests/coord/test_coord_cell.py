@@ -251,7 +251,7 @@ class _NoSigint:
 
     name: str = "sigint_caveat"
 
-    def check(self, target: Target, kind: TargetType) -> GateDecision:  # noqa: ARG002
+    def check(self, target: Target, kind: TargetType) -> GateDecision:
         if target.nominated_by == "us_sigint":
             return GateDecision.deny("SIGINT-only nomination needs corroboration")
         return GateDecision.allow()

@@ -170,7 +170,7 @@ def test_bad_labels_and_edges_to_nowhere(doc: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("text", ["just a string", "[1, 2]", "a: [unclosed", ""])
 def test_documents_that_are_not_architectures(text: str) -> None:
-    with pytest.raises(ArchitectureError, match="invalid architecture test.yaml"):
+    with pytest.raises(ArchitectureError, match=r"invalid architecture test\.yaml"):
         parse_architecture(text, source="test.yaml")
 
 

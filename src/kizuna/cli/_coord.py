@@ -76,6 +76,7 @@ def run_cmd(
         list[str] | None,
         typer.Argument(help="Shipped names or YAML paths (default: all shipped)."),
     ] = None,
+    *,
     targets: Annotated[int, typer.Option(min=0, help="Synthetic nominations.")] = 200,
     hours: Annotated[float, typer.Option(min=0.0, help="Nominations spread over hours.")] = 12.0,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same history.")] = 1,
@@ -116,6 +117,13 @@ def _table(results: list[RunMetrics]) -> Table:
         ("TSTs engaged in window", [f"{m.tst_in_window}/{m.tst_vetted}" for m in results]),
         ("re-attack rate", [f"{m.reattack_rate:.0%}" for m in results]),
         ("BDA cycle p50", [_minutes(m.bda_cycle.p50) for m in results]),
+        (
+            "BDA cycle p50, JPN targets",
+            [
+                _minutes(m.bda_by_nation["JPN"].p50) if "JPN" in m.bda_by_nation else "-"
+                for m in results
+            ],
+        ),
         ("shooter utilisation", [f"{m.mean_utilisation:.0%}" for m in results]),
     ]
     for n in nations:

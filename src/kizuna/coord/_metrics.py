@@ -64,6 +64,7 @@ class RunMetrics:
     tst_in_window: int
     reattack_rate: float
     bda_cycle: Percentiles
+    bda_by_nation: Mapping[str, Percentiles]  # by the nominating nation, who judges the BDA
     utilisation: Mapping[str, float]
     critical_path: Mapping[str, CriticalPath]
     horizon_s: float
@@ -91,6 +92,7 @@ class RunMetrics:
             "tst_share": None if not self.tst_vetted else round(self.tst_share, 4),
             "reattack_rate": round(self.reattack_rate, 4),
             "bda_cycle": self.bda_cycle.to_json(),
+            "bda_by_nation": {k: v.to_json() for k, v in self.bda_by_nation.items()},
             "utilisation": {k: round(v, 4) for k, v in self.utilisation.items()},
             "mean_utilisation": round(self.mean_utilisation, 4),
             "critical_path": {
@@ -118,6 +120,7 @@ def run_metrics(
     busy: dict[str, float] = defaultdict(float)
     kill: list[float] = []
     bda: list[float] = []
+    bda_nation: dict[str, list[float]] = defaultdict(list)
     critical: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     tst_vetted = tst_in = engaged = reattacked = 0
     for rec in records.values():
@@ -128,6 +131,7 @@ def run_metrics(
                 approval[b.nation].append(b.t - a.t)
             if a.to is Stage.EXECUTED and b.to is Stage.ASSESSED:
                 bda.append(b.t - a.t)
+                bda_nation[rec.target.nation].append(b.t - a.t)
             if a.to is Stage.ALLOCATED and a.shooter is not None:
                 end = next(
                     (
@@ -169,6 +173,9 @@ def run_metrics(
         tst_in_window=tst_in,
         reattack_rate=reattacked / engaged if engaged else 0.0,
         bda_cycle=Percentiles.of(bda),
+        bda_by_nation=MappingProxyType(
+            {k: Percentiles.of(v) for k, v in sorted(bda_nation.items())}
+        ),
         utilisation=MappingProxyType(util),
         critical_path=MappingProxyType(
             {
