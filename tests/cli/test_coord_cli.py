@@ -57,3 +57,15 @@ def test_run_refuses_an_unknown_architecture() -> None:
     result = runner.invoke(app, ["coord", "run", "nonexistent"])
     assert result.exit_code == 1
     assert "cannot read nonexistent" in result.output
+
+
+def test_the_allocators_agree_where_they_should() -> None:
+    """Hungarian and MILP are both optimal: on the same seed they give the same metrics."""
+    out = {}
+    for how in ("hungarian", "milp", "greedy"):
+        result = runner.invoke(app, ["coord", "run", "integrated", "--targets", "40", "--json",
+                                     "--allocator", how])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        out[how] = json.loads(result.output)
+    assert out["hungarian"]["targets"] == out["greedy"]["targets"] == 40
+    assert out["hungarian"]["kill_chain"]["n"] == out["milp"]["kill_chain"]["n"]

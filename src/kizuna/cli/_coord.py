@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,10 +14,15 @@ from rich.console import Console
 from rich.table import Table
 
 from kizuna.coord import (
+    Allocator,
     Architecture,
     CoordinationCell,
     FixedStock,
     RunMetrics,
+    assign_greedy,
+    assign_hungarian,
+    assign_milp,
+    assign_optimal,
     load_architecture,
     run_metrics,
     shipped_architectures,
@@ -28,6 +34,21 @@ coord_app = typer.Typer(
     help="The bilateral coordination cell: targeting cycle over C2 architectures.",
     no_args_is_help=True,
 )
+
+
+class AllocatorName(StrEnum):
+    OPTIMAL = "optimal"
+    HUNGARIAN = "hungarian"
+    MILP = "milp"
+    GREEDY = "greedy"
+
+
+ALLOCATORS: dict[AllocatorName, Allocator] = {
+    AllocatorName.OPTIMAL: assign_optimal,
+    AllocatorName.HUNGARIAN: assign_hungarian,
+    AllocatorName.MILP: assign_milp,
+    AllocatorName.GREEDY: assign_greedy,
+}
 
 
 @coord_app.command("list")
@@ -59,12 +80,17 @@ def validate_cmd(
         raise typer.Exit(1)
 
 
-def _run(arch: Architecture, targets: int, hours: float, seed: int, stock: int) -> RunMetrics:
+def _run(
+    arch: Architecture, targets: int, hours: float, seed: int, stock: int, allocator: Allocator
+) -> RunMetrics:
     noms = synthetic_nominations(
         arch, targets, np.random.default_rng([seed, 1]), horizon_s=hours * 3600.0
     )
     cell = CoordinationCell(
-        arch, rng=np.random.default_rng([seed, 2]), stock=FixedStock({}, default=stock)
+        arch,
+        rng=np.random.default_rng([seed, 2]),
+        stock=FixedStock({}, default=stock),
+        allocator=allocator,
     )
     cell.run(noms)
     return run_metrics(arch, cell.records)
@@ -82,6 +108,9 @@ def run_cmd(
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same history.")] = 1,
     stock: Annotated[int, typer.Option(min=0, help="Rounds on hand per shooter.")] = 50,
     zero_hops: Annotated[bool, typer.Option(help="Make every hop instantaneous.")] = False,
+    allocator: Annotated[
+        AllocatorName, typer.Option(help="How the board assigns targets to shooters.")
+    ] = AllocatorName.OPTIMAL,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per run.")] = False,
 ) -> None:
     """Run the cycle on synthetic nominations and print its metrics per architecture."""
@@ -91,7 +120,10 @@ def run_cmd(
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
-    results = [_run(a.zero_hops() if zero_hops else a, targets, hours, seed, stock) for a in archs]
+    how = ALLOCATORS[allocator]
+    results = [
+        _run(a.zero_hops() if zero_hops else a, targets, hours, seed, stock, how) for a in archs
+    ]
     if as_json:
         for m in results:
             typer.echo(json.dumps(m.to_json(), allow_nan=False))
