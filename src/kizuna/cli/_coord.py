@@ -81,7 +81,7 @@ def validate_cmd(
 
 
 def _run(
-    arch: Architecture, targets: int, hours: float, seed: int, stock: int, allocator: Allocator
+    arch: Architecture, *, targets: int, hours: float, seed: int, stock: int, allocator: Allocator
 ) -> RunMetrics:
     noms = synthetic_nominations(
         arch, targets, np.random.default_rng([seed, 1]), horizon_s=hours * 3600.0
@@ -122,7 +122,15 @@ def run_cmd(
         raise typer.Exit(1) from exc
     how = ALLOCATORS[allocator]
     results = [
-        _run(a.zero_hops() if zero_hops else a, targets, hours, seed, stock, how) for a in archs
+        _run(
+            a.zero_hops() if zero_hops else a,
+            targets=targets,
+            hours=hours,
+            seed=seed,
+            stock=stock,
+            allocator=how,
+        )
+        for a in archs
     ]
     if as_json:
         for m in results:
