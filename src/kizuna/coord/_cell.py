@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from kizuna.clock import Clock
 from kizuna.coord._alloc import Allocator, StockSource, assign_optimal
 from kizuna.coord._arch import Architecture, Router
 from kizuna.coord._board import Bools, Fleet, Floats
@@ -141,6 +142,10 @@ class CoordinationCell:
         if math.isfinite(until):
             self._now = max(self._now, until)
         return self._events[start:]
+
+    def step_to(self, clock: Clock) -> list[Event]:
+        """``step`` to a Clock's reading: its ``monotonic()`` seconds are the run's time."""
+        return self.step(clock.monotonic())
 
     def run(self, nominations: Iterable[Nomination] = ()) -> list[Event]:
         """A plain loop: nominate in time order, stepping between, until the cell is idle."""
