@@ -166,7 +166,8 @@ def test_step_reports_what_it_did_and_next_due_what_comes(shipped: dict[str, Arc
         ({"target_id": "A"}, "target_id"),
         ({"label": "SECRET//REL TO ATLANTIS"}, "label"),
         ({"at": 5.0}, "at"),
-        ({"x_km": math.nan}, "at"),
+        ({"x_km": math.nan}, "x_km"),
+        ({"at": math.inf}, "at"),
         ({"cde_tier": 7}, "cde_tier"),
     ],
 )
@@ -184,6 +185,7 @@ def test_bad_nominations_are_refused_with_the_field_named(
         cell.nominate(Nomination(**{**base, **change}))  # type: ignore[arg-type]
     assert info.value.field == field
     assert len(cell.history) == before and set(cell.records) == {"A"}
+    assert [r[1] for r in cell.refused] == [info.value]  # counted, not lost
 
 
 def test_releasability_limits_who_may_strike(shipped: dict[str, Architecture]) -> None:

@@ -18,7 +18,7 @@ from kizuna.coord._alloc import (
     objective,
 )
 from kizuna.coord._arch import Approval, Architecture, Edge, Node, Router, ShooterSpec
-from kizuna.coord._cell import CoordinationCell, TaskOrder, default_gates
+from kizuna.coord._cell import CoordinationCell, TaskOrder
 from kizuna.coord._cycle import ALLOWED, TargetCycle
 from kizuna.coord._dist import (
     Constant,
@@ -36,6 +36,7 @@ from kizuna.coord._gates import (
     NoStrikeEntry,
     NoStrikeGate,
 )
+from kizuna.coord._intake import default_gates
 from kizuna.coord._load import (
     ArchitectureError,
     load_architecture,

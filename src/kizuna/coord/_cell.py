@@ -20,28 +20,14 @@ from kizuna.coord._alloc import Allocator, StockSource, assign_optimal
 from kizuna.coord._arch import Architecture, Router
 from kizuna.coord._board import Bools, Fleet, Floats
 from kizuna.coord._cycle import TargetCycle
-from kizuna.coord._gates import CollateralGate, Gate, LegalReviewGate, NoStrikeGate
-from kizuna.coord._model import Event, NodeKind, Nomination, Stage, Target, TargetType
+from kizuna.coord._gates import Gate
+from kizuna.coord._intake import admit, default_gates
+from kizuna.coord._model import Event, Nomination, Stage, Target
 from kizuna.coord._priority import PriorityModel
 from kizuna.errors import ConfigError, KizunaError, ValidationError
 from kizuna.labels import PolicyTable, default_table, parse_banner, releasable_to
 
-__all__ = ["CoordinationCell", "TaskOrder", "default_gates"]
-
-
-def default_gates(arch: Architecture) -> tuple[Gate, ...]:
-    """The JP 3-60 gates configured by the architecture, in its order."""
-    known: dict[str, Gate] = {
-        "no_strike": NoStrikeGate(arch.no_strike),
-        "cde": CollateralGate(arch.cde_max_tier),
-        "legal": LegalReviewGate(),
-    }
-    unknown = [g for g in arch.gate_latency if g not in known]
-    if unknown:
-        raise ConfigError(
-            f"no built-in gate {unknown[0]!r}; pass gates= to plug one in", field="gates"
-        )
-    return tuple(known[g] for g in arch.gate_latency)
+__all__ = ["CoordinationCell", "TaskOrder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +68,7 @@ class CoordinationCell:
         self._bda_sensors = [n.id for n in arch.sensors() if n.bda]
         self.records: dict[str, TargetCycle] = {}
         self.orders: list[TaskOrder] = []
+        self.refused: list[tuple[Nomination, ValidationError]] = []
         self._order: dict[str, TaskOrder] = {}  # the standing order per target
         self._events: list[Event] = []
         self._heap: list[tuple[float, int, str, str]] = []
@@ -108,7 +95,18 @@ class CoordinationCell:
         return self._heap[0][0] if self._heap else None
 
     def nominate(self, nomination: Nomination) -> Event:
-        target, kind = self._admit(nomination)
+        """Admit a nomination at ``nomination.at`` (not before the cell's time).
+
+        Bad input raises ValidationError naming the field; the refused nomination is kept in
+        ``refused`` so a driver can count it.
+        """
+        try:
+            target, kind = admit(
+                nomination, self.arch, self._table, self._rng, now=self._now, known=self.records
+            )
+        except ValidationError as exc:
+            self.refused.append((nomination, exc))
+            raise
         rec = TargetCycle(target)
         self.records[target.id] = rec
         sensor = nomination.sensor
@@ -153,40 +151,6 @@ class CoordinationCell:
             self.step(n.at)
             self.nominate(n)
         return self.step(math.inf)
-
-    # ---- admission --------------------------------------------------------------------
-    def _admit(self, n: Nomination) -> tuple[Target, TargetType]:
-        kind = self.arch.target_types.get(n.type)
-        if kind is None:
-            raise ValidationError(f"unknown target type {n.type!r}", field="type")
-        node = self.arch.nodes.get(n.sensor)
-        if node is None or node.kind is not NodeKind.SENSOR:
-            raise ValidationError(
-                f"{n.sensor!r} is not a sensor of {self.arch.name}", field="sensor"
-            )
-        if n.target_id in self.records or not n.target_id:
-            raise ValidationError(
-                f"duplicate or empty target id {n.target_id!r}", field="target_id"
-            )
-        if not (math.isfinite(n.at) and math.isfinite(n.x_km) and math.isfinite(n.y_km)):
-            raise ValidationError("time and position must be finite", field="at")
-        if n.at < self._now:
-            raise ValidationError(
-                f"nomination at {n.at} is before the cell's time {self._now}", field="at"
-            )
-        tier = kind.cde_tier if n.cde_tier is None else n.cde_tier
-        if not 1 <= tier <= 5:
-            raise ValidationError(f"CDE tier must be 1..5, got {tier}", field="cde_tier")
-        label = n.label or node.label or "UNCLASSIFIED"
-        try:
-            parse_banner(label, self._table)
-        except KizunaError as exc:
-            raise ValidationError(str(exc), field="label") from exc
-        window = None if kind.dwell is None else n.at + kind.dwell.sample(self._rng)
-        target = Target(
-            n.target_id, n.type, n.x_km, n.y_km, n.sensor, node.nation, label, tier, n.at, window
-        )
-        return target, kind
 
     # ---- the cycle's actions ----------------------------------------------------------
     def _on_reject(self, t: float, tid: str) -> None:
