@@ -46,6 +46,9 @@ def test_metrics_from_a_known_history(shipped: dict[str, Architecture]) -> None:
     m = run_metrics(arch, {r.target.id: r for r in (t1, t2, t3, t4)}, horizon_s=10_000.0)
     assert m.targets == 4 and m.outcome == {"done": 2, "expired": 2}
     assert m.kill_chain.n == 3 and m.kill_chain.p50 == 2900.0
+    assert m.kill_chain_by_target == {"T1": 4000.0, "T2": 2900.0, "T4": 1000.0}
+    assert m.to_json(per_target=True)["kill_chain_by_target"] == m.kill_chain_by_target
+    assert "kill_chain_by_target" not in m.to_json()
     assert m.tst_vetted == 2 and m.tst_in_window == 1 and m.tst_share == 0.5
     assert m.reattack_rate == pytest.approx(1 / 3)
     assert m.bda_cycle.n == 4 and m.bda_cycle.p50 == pytest.approx((1000 + 7200) / 2)

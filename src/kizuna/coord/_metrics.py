@@ -57,6 +57,7 @@ class RunMetrics:
     outcome: Mapping[str, int]
     destroyed: int
     kill_chain: Percentiles
+    kill_chain_by_target: Mapping[str, float]  # nomination to first execution, seconds
     steps: Mapping[str, Percentiles]
     gates: Mapping[str, Percentiles]
     approval: Mapping[str, Percentiles]
@@ -77,7 +78,15 @@ class RunMetrics:
     def mean_utilisation(self) -> float:
         return float(np.mean(list(self.utilisation.values()))) if self.utilisation else 0.0
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, *, per_target: bool = False) -> dict[str, object]:
+        """Summary figures; ``per_target`` adds each engaged target's kill-chain latency."""
+        out = self._summary()
+        if per_target:
+            out["kill_chain_by_target"] = {k: round(v, 3) for k, v in
+                                           self.kill_chain_by_target.items()}  # fmt: skip
+        return out
+
+    def _summary(self) -> dict[str, object]:
         return {
             "architecture": self.architecture,
             "targets": self.targets,
@@ -118,7 +127,7 @@ def run_metrics(
     steps: dict[str, list[float]] = defaultdict(list)
     approval: dict[str, list[float]] = defaultdict(list)
     busy: dict[str, float] = defaultdict(float)
-    kill: list[float] = []
+    kill: dict[str, float] = {}
     bda: list[float] = []
     bda_nation: dict[str, list[float]] = defaultdict(list)
     critical: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
@@ -149,7 +158,7 @@ def run_metrics(
         if executed:
             engaged += 1
             reattacked += len(executed) > 1
-            kill.append(executed[0].t - h[0].t)
+            kill[rec.target.id] = executed[0].t - h[0].t
             _critical(h, executed[0], critical)
         if rec.target.window_end is not None and any(e.to is Stage.VETTED for e in h):
             tst_vetted += 1
@@ -165,7 +174,8 @@ def run_metrics(
             dict(sorted(Counter(str(r.stage) for r in records.values()).items()))
         ),
         destroyed=sum(r.destroyed and r.stage is Stage.DONE for r in records.values()),
-        kill_chain=Percentiles.of(kill),
+        kill_chain=Percentiles.of(kill.values()),
+        kill_chain_by_target=MappingProxyType(kill),
         steps=MappingProxyType({k: Percentiles.of(v) for k, v in sorted(steps.items())}),
         gates=MappingProxyType(_gates(records)),
         approval=MappingProxyType({k: Percentiles.of(v) for k, v in sorted(approval.items())}),
