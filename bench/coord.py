@@ -1,5 +1,6 @@
 """Benchmark: the full targeting cycle at 100 shooters x 1,000 targets, and allocation time
-against problem size, with greedy allocation as the side-by-side peer. Prints one JSON line.
+against problem size, with greedy allocation as the side-by-side peer (and the HiGHS MILP
+as the second exact method). Prints one JSON line.
 
 The peer is the same cell with ``assign_greedy`` (what a cell without an optimiser does), so
 the ratios show what optimal allocation costs in CPU and buys in assigned value.
@@ -121,6 +122,7 @@ def main() -> None:
     arch = bench_architecture(SHOOTERS, np.random.default_rng(SEED))
     optimal = full_cycle(arch, assign_optimal)
     greedy = full_cycle(arch, assign_greedy)
+    milp = full_cycle(arch, assign_milp)
     sweep = allocation_sweep()
     at_size = next(r for r in sweep if r["targets"] == TARGETS and r["capacity"] == 4)
     print(json.dumps({
@@ -132,6 +134,10 @@ def main() -> None:
         "greedy_full_cycle_cpu_s": round(greedy["cpu_s"], 4),
         "greedy_targets_per_s": round(TARGETS / greedy["cpu_s"], 1),
         "cpu_ratio_optimal_over_greedy": round(optimal["cpu_s"] / greedy["cpu_s"], 3),
+        "milp_full_cycle_cpu_s": round(milp["cpu_s"], 4),
+        "cpu_ratio_milp_over_optimal": round(milp["cpu_s"] / optimal["cpu_s"], 2),
+        "milp_same_outcome_as_optimal": milp["engaged"] == optimal["engaged"]
+        and milp["destroyed"] == optimal["destroyed"],
         "optimal": {k: v for k, v in optimal.items() if k != "cpu_s"},
         "greedy": {k: v for k, v in greedy.items() if k != "cpu_s"},
         "alloc_1000x100_cap4_optimal_s": at_size["optimal_s"],
