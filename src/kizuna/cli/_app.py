@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from kizuna import __version__
+from kizuna.cli._coord import coord_app
 from kizuna.cli._demo import demo
 from kizuna.cli._labels import labels_app
 from kizuna.cli._sustain import sustain_app
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(labels_app, name="labels")
 app.add_typer(sustain_app, name="sustain")
+app.add_typer(coord_app, name="coord")
 app.command("demo")(demo)
 
 
