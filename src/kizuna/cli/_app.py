@@ -7,8 +7,10 @@ from typing import Annotated
 import typer
 
 from kizuna import __version__
+from kizuna.cli._coord import coord_app
 from kizuna.cli._demo import demo
 from kizuna.cli._labels import labels_app
+from kizuna.cli._sustain import sustain_app
 
 app = typer.Typer(
     name="kizuna",
@@ -17,6 +19,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(labels_app, name="labels")
+app.add_typer(sustain_app, name="sustain")
+app.add_typer(coord_app, name="coord")
 app.command("demo")(demo)
 
 
