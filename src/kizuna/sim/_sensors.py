@@ -1,0 +1,49 @@
+"""Sensors: coverage, revisit, detection probability, noise and clutter, producing the
+detections a national tracker consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kizuna.fusion import Detections
+from kizuna.sim._forces import Forces
+
+__all__ = ["SensorSpec", "observe"]
+
+
+@dataclass(frozen=True, slots=True)
+class SensorSpec:
+    id: str  # a sensor node of the C2 architecture
+    nation: str
+    label: str  # the banner its products carry
+    revisit_s: float
+    pd: float
+    sigma_m: float
+    clutter: float = 0.0  # mean false detections per look over its coverage
+    x_km: tuple[float, float] | None = None  # coverage box; None: the whole theatre
+    y_km: tuple[float, float] | None = None
+    sees: frozenset[str] | None = None  # RED types it can detect; None: all
+
+
+def observe(spec: SensorSpec, forces: Forces, rng: np.random.Generator,
+            box: tuple[tuple[float, float], tuple[float, float]]) -> Detections:
+    """One look: each visible entity in coverage is detected with ``pd``, plus Poisson clutter."""
+    (x0, x1), (y0, y1) = spec.x_km or box[0], spec.y_km or box[1]
+    pos = forces.pos
+    inside = (
+        forces.visible()
+        & (pos[:, 0] >= x0 * 1e3) & (pos[:, 0] <= x1 * 1e3)
+        & (pos[:, 1] >= y0 * 1e3) & (pos[:, 1] <= y1 * 1e3)
+    )
+    if spec.sees is not None:
+        inside &= np.isin(forces.type, list(spec.sees))
+    hit = inside & (rng.random(inside.size) < spec.pd)
+    z = pos[hit] + rng.normal(0.0, spec.sigma_m, (int(hit.sum()), 2))
+    n_false = int(rng.poisson(spec.clutter))
+    if n_false:
+        lo = np.array([x0, y0]) * 1e3
+        hi = np.array([x1, y1]) * 1e3
+        z = np.vstack([z, lo + rng.random((n_false, 2)) * (hi - lo)])
+    return Detections.of(z, spec.sigma_m, spec.id)

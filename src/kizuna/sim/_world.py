@@ -1,0 +1,227 @@
+"""One exercise run: SimPy processes drive RED, the sensors, national fusion, the pictures
+and gateways, the coordination cell and the stockpile, all through their public APIs."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import simpy
+from scipy.spatial import cKDTree
+
+from kizuna.coord import Architecture, CoordinationCell, Nomination, NodeKind, Stage
+from kizuna.cop import Picture
+from kizuna.fusion import Detections, Tracker, TrackerConfig
+from kizuna.labels import Clearance, ClearanceStatus, Decider, Viewer, parse_banner
+from kizuna.sim._clock import SimClock
+from kizuna.sim._forces import Forces
+from kizuna.sim._geo import Grid
+from kizuna.sim._picture import Crossing, NationalPicture, TrackGroup, tracks_to_events
+from kizuna.sim._scenario import Scenario
+from kizuna.sim._sensors import SensorSpec, observe
+from kizuna.sim._stock import NationalStock
+from kizuna.sustain import Stockpile, SustainModel
+
+__all__ = ["PICTURE_NATIONS", "World"]
+
+PICTURE_NATIONS = ("USA", "JPN")  # the two national nodes joined by gateways
+_DUTY = {"USA": ("USA", "TOP SECRET"), "JPN": ("JPN", "KIMITSU")}
+_HOUR = 3600.0
+_DAY = 86_400.0
+
+
+def _concat(parts: list[Detections]) -> Detections:
+    if not parts:
+        return Detections.empty()
+    if len(parts) == 1:
+        return parts[0]
+    return Detections(np.vstack([p.z for p in parts]), np.concatenate([p.sigma for p in parts]),
+                      np.concatenate([p.sensor for p in parts]))
+
+
+def _duty_officer(nation: str) -> Viewer:
+    policy, level = _DUTY[nation]
+    return Viewer(nation, Clearance(policy, level, ClearanceStatus.ACTIVE, date(2099, 12, 31)))
+
+
+@dataclass(slots=True)
+class _Counts:
+    nominated: int = 0
+    nominated_by: dict[str, int] = field(default_factory=dict)
+    refused: int = 0
+    killed: int = 0
+
+
+class World:
+    """Everything one run needs, wired once; ``run`` plays it to the end."""
+
+    def __init__(self, scenario: Scenario, arch: Architecture, crossing: Crossing,
+                 model: SustainModel, seed: int) -> None:
+        self.scenario, self.arch, self.crossing = scenario, arch, crossing
+        self.env = simpy.Environment()
+        self.clock = SimClock(self.env, scenario.epoch)
+        self.grid = Grid(*scenario.origin)
+        # Truth and sensing draw from streams that do not depend on the architecture or
+        # tier, so every arm of the experiment faces the same RED and the same looks.
+        self.forces = Forces(scenario.red, scenario.theatre, np.random.default_rng([seed, 1]))
+        self._sense_rng = np.random.default_rng([seed, 2])
+        self.box = (scenario.theatre.x_km, scenario.theatre.y_km)
+        self.sensors = self._sensors()
+        self.groups = self._groups()
+        self._trackers = {
+            g.key: Tracker(config=TrackerConfig(sensors=frozenset(g.sensors)))
+            for g in self.groups.values()
+        }
+        self._buffers: dict[str, list[Detections]] = {k: [] for k in self.groups}
+        self._last_look = dict.fromkeys(self.sensors, -math.inf)
+        decider = Decider()
+        self.pictures = {
+            n: NationalPicture(n, _duty_officer(n), Picture(self.clock, decider), self.grid,
+                               decider, scenario.gospa_c_m)
+            for n in PICTURE_NATIONS
+        }
+        self.stockpile = Stockpile.standing(model, days=max(scenario.campaign_days, 1))
+        shooters = {n.id: n.nation for n in arch.nodes.values() if n.kind is NodeKind.SHOOTER}
+        self.stock = NationalStock(self.stockpile, shooters)
+        self.cell = CoordinationCell(arch, rng=np.random.default_rng([seed, 3]), stock=self.stock)
+        self._wake = self.env.event()
+        self._nominated: set[int] = set()
+        self._nominate_ok = np.array([g.nominate for g in scenario.red])[self.forces.group]
+        self.counts = _Counts()
+        self.stock_series: dict[str, list[float]] = {m.id: [] for m in model.munitions}
+        self.sharing_series: list[tuple[float, str, int, int]] = []
+
+    # ---- wiring -------------------------------------------------------------------------
+    def _sensors(self) -> dict[str, SensorSpec]:
+        out = {}
+        for sid, kin in self.scenario.sensors.items():
+            node = self.arch.nodes[sid]
+            out[sid] = SensorSpec(sid, node.nation, node.label or "UNCLASSIFIED", kin.revisit_s,
+                                  kin.pd, kin.sigma_m, kin.clutter, kin.x_km, kin.y_km, kin.sees)
+        return out
+
+    def _groups(self) -> dict[str, TrackGroup]:
+        by: dict[tuple[str, str], list[str]] = {}
+        for s in self.sensors.values():
+            by.setdefault((s.nation, s.label), []).append(s.id)
+        groups = {}
+        for i, ((nation, banner), ids) in enumerate(sorted(by.items())):
+            key = f"{nation}-{i}"
+            groups[key] = TrackGroup(key, nation, parse_banner(banner), tuple(sorted(ids)))
+        return groups
+
+    # ---- processes ----------------------------------------------------------------------
+    def _tick(self) -> simpy.events.ProcessGenerator:
+        step = self.scenario.step_s
+        while True:
+            yield self.env.timeout(step)
+            self.forces.advance(step)
+            now = float(self.env.now)
+            for sid, spec in self.sensors.items():
+                if now - self._last_look[sid] >= spec.revisit_s - 1e-9:
+                    self._last_look[sid] = now
+                    group = self._group_of(sid)
+                    self._buffers[group].append(observe(spec, self.forces, self._sense_rng,
+                                                        self.box))
+            for key, tracker in self._trackers.items():
+                buf = self._buffers[key]
+                dets = _concat(buf)
+                buf.clear()
+                self.groups[key].tracks = tracker.step(now, dets).tracks
+
+    def _group_of(self, sensor: str) -> str:
+        return next(k for k, g in self.groups.items() if sensor in g.sensors)
+
+    def _exchange(self) -> simpy.events.ProcessGenerator:
+        every = self.scenario.picture_s
+        while True:
+            yield self.env.timeout(every)
+            outgoing = {n: [] for n in PICTURE_NATIONS}  # type: dict[str, list]
+            for g in self.groups.values():
+                events = tracks_to_events(g, self.grid, self.clock, 2 * every)
+                if g.nation in self.pictures:
+                    self.pictures[g.nation].add(f"{g.nation}-fusion", events)
+                    outgoing[g.nation].extend(events)
+            for origin, partner in (("USA", "JPN"), ("JPN", "USA")):
+                released = self.crossing.send(origin, partner, outgoing[origin])
+                self.pictures[partner].add(f"gateway-{origin}", released)
+                self.sharing_series.append((float(self.env.now), f"{origin}->{partner}",
+                                            len(outgoing[origin]), len(released)))
+            truth = self.forces.pos[self.forces.visible()]
+            for pic in self.pictures.values():
+                pic.score(truth, self.scenario.associate_m)
+            self._nominate()
+
+    def _nominate(self) -> None:
+        """Analysts tie picture items to RED objects and nominate each target once."""
+        candidates = np.flatnonzero(self.forces.visible() & self._nominate_ok)
+        candidates = np.array([i for i in candidates if i not in self._nominated], dtype=np.int64)
+        if candidates.size == 0:
+            return
+        tree = cKDTree(self.forces.pos[candidates])
+        self.cell.step(float(self.env.now))
+        for nation in PICTURE_NATIONS:
+            xy, items = self.pictures[nation].positions()
+            if not items:
+                continue
+            dist, idx = tree.query(xy, distance_upper_bound=self.scenario.associate_m)
+            for d, j, rec in zip(dist.tolist(), idx.tolist(), items, strict=True):
+                if not math.isfinite(d) or candidates[j] in self._nominated:
+                    continue
+                self._nominate_one(int(candidates[j]), rec.event.uid, nation)
+        if not self._wake.triggered:
+            self._wake.succeed()
+
+    def _nominate_one(self, red: int, uid: str, nation: str) -> None:
+        group = self.groups[uid.rsplit("-", 1)[0]]
+        x, y = self.forces.pos[red]
+        nomination = Nomination(f"red-{red}", str(self.forces.type[red]), x / 1e3, y / 1e3,
+                                group.sensors[0], at=float(self.env.now),
+                                label=None)
+        self._nominated.add(red)
+        try:
+            self.cell.nominate(nomination)
+        except Exception:  # a refused nomination is counted by the cell; the run goes on
+            self.counts.refused += 1
+            return
+        self.counts.nominated += 1
+        self.counts.nominated_by[nation] = self.counts.nominated_by.get(nation, 0) + 1
+
+    def _cell(self) -> simpy.events.ProcessGenerator:
+        while True:
+            due = self.cell.next_due()
+            waits = [self._wake]
+            if due is not None:
+                waits.append(self.env.timeout(max(due - float(self.env.now), 0.0)))
+            yield self.env.any_of(waits)
+            if self._wake.triggered:
+                self._wake = self.env.event()
+            for ev in self.cell.step(float(self.env.now)):
+                if ev.to is Stage.EXECUTED and self.cell.records[ev.target].destroyed:
+                    self.forces.kill(int(ev.target.removeprefix("red-")))
+                    self.counts.killed += 1
+
+    def _logistics(self) -> simpy.events.ProcessGenerator:
+        while True:
+            for m, series in self.stock_series.items():
+                series.append(float(sum(self.stockpile.on_hand(n, m) for n in PICTURE_NATIONS)))
+            yield self.env.timeout(_HOUR)
+            if self.env.now % _DAY < _HOUR:
+                self.stockpile.step()
+
+    def run(self, progress: Callable[[float], None] | None = None) -> float:
+        """Play to the scenario's end; return the wall time it took."""
+        t0 = time.perf_counter()
+        for proc in (self._tick, self._exchange, self._cell, self._logistics):
+            self.env.process(proc())
+        horizon = self.scenario.hours * _HOUR
+        while self.env.now < horizon:
+            self.env.run(until=min(float(self.env.now) + _HOUR, horizon))
+            if progress is not None:
+                progress(float(self.env.now))
+        self.cell.step(horizon)
+        return time.perf_counter() - t0
