@@ -8,6 +8,7 @@ import typer
 
 from kizuna import __version__
 from kizuna.cli._demo import demo
+from kizuna.cli._fusion import fusion_app
 from kizuna.cli._labels import labels_app
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(labels_app, name="labels")
+app.add_typer(fusion_app, name="fusion")
 app.command("demo")(demo)
 
 

@@ -40,11 +40,12 @@ def candidate_pairs(
 
 def mahalanobis_sq(nu: FloatArray, s_inv: FloatArray) -> FloatArray:
     """νᵀ S⁻¹ ν for stacks ν (m, d) and S⁻¹ (m, d, d)."""
-    return np.einsum("mi,mij,mj->m", nu, s_inv, nu)
+    out: FloatArray = np.einsum("mi,mij,mj->m", nu, s_inv, nu)
+    return out
 
 
 def gnn_assign(
-    n_rows: int, n_cols: int, rows: IntArray, cols: IntArray, cost: FloatArray, miss_cost: float
+    n_rows: int, n_cols: int, rows: IntArray, cols: IntArray, cost: FloatArray, *, miss_cost: float
 ) -> tuple[IntArray, IntArray]:
     """Minimum-cost assignment over the given edges; a row may stay unassigned at ``miss_cost``.
 
@@ -61,7 +62,7 @@ def gnn_assign(
     out_r, out_c = [rows[lone]], [cols[lone]]
     rows, cols, cost = rows[~lone], cols[~lone], cost[~lone]
     if rows.size:
-        r2, c2 = _contested(n_rows, n_cols, rows, cols, cost, miss_cost)
+        r2, c2 = _contested(n_rows, n_cols, (rows, cols, cost), miss_cost)
         out_r.append(r2)
         out_c.append(c2)
     mr, mc = np.concatenate(out_r), np.concatenate(out_c)
@@ -70,8 +71,9 @@ def gnn_assign(
 
 
 def _contested(
-    n_rows: int, n_cols: int, rows: IntArray, cols: IntArray, cost: FloatArray, miss_cost: float
+    n_rows: int, n_cols: int, edges: tuple[IntArray, IntArray, FloatArray], miss_cost: float
 ) -> tuple[IntArray, IntArray]:
+    rows, cols, cost = edges
     graph = coo_matrix(
         (np.ones(rows.size), (rows, cols + n_rows)), shape=(n_rows + n_cols, n_rows + n_cols)
     )

@@ -6,10 +6,17 @@ import numpy as np
 
 from kizuna.fusion._types import FloatArray
 
-__all__ = ["innovation_cov", "inv_sym", "predict", "update"]
+__all__ = ["innovation_cov", "inv", "inv_sym", "predict", "update"]
 
 
-def predict(x: FloatArray, p: FloatArray, f: FloatArray, q: FloatArray) -> tuple[FloatArray, FloatArray]:
+def inv(a: FloatArray) -> FloatArray:
+    """Inverse of a stack of square matrices, typed as float64."""
+    return np.asarray(np.linalg.inv(a), dtype=np.float64)
+
+
+def predict(
+    x: FloatArray, p: FloatArray, f: FloatArray, q: FloatArray
+) -> tuple[FloatArray, FloatArray]:
     """x' = F x, P' = F P Fᵀ + Q for stacks x (n, s) and P (n, s, s)."""
     return x @ f.T, f @ p @ f.T + q
 
@@ -24,7 +31,7 @@ def inv_sym(s: FloatArray) -> FloatArray:
         out[..., 1, 1] = a / det
         out[..., 0, 1] = out[..., 1, 0] = -b / det
         return out
-    return np.linalg.inv(s)
+    return inv(s)
 
 
 def innovation_cov(p: FloatArray, r_var: FloatArray) -> FloatArray:

@@ -30,7 +30,12 @@ class Gospa:
 
 
 def gospa(
-    estimates: FloatArray, truths: FloatArray, *, c: float = 100.0, p: float = 2.0, alpha: float = 2.0
+    estimates: FloatArray,
+    truths: FloatArray,
+    *,
+    c: float = 100.0,
+    p: float = 2.0,
+    alpha: float = 2.0,
 ) -> Gospa:
     """GOSPA between position sets ``estimates`` (m, d) and ``truths`` (n, d)."""
     if not (c > 0 and p >= 1 and 0 < alpha <= 2):
@@ -113,7 +118,11 @@ def score_run(
         sq_err += float((d**2).sum())
         pairs += int(res.track_idx.size)
         assigned = dict(
-            zip(f.truth_ids[res.truth_idx].tolist(), f.track_ids[res.track_idx].tolist(), strict=True)
+            zip(
+                f.truth_ids[res.truth_idx].tolist(),
+                f.track_ids[res.track_idx].tolist(),
+                strict=True,
+            )
         )
         for tid in f.truth_ids.tolist():
             trk = assigned.get(tid)

@@ -98,7 +98,7 @@ def _sense(
     """Detections of one sensor in one scan: (positions, sigma), in random order."""
     half = side / 2
     radius = None if s.coverage is None else s.coverage * half
-    seen = rng.random(pos.shape[0]) < s.pd
+    seen = np.asarray(rng.random(pos.shape[0]) < s.pd, dtype=bool)
     if radius is not None:
         seen &= np.hypot(pos[:, 0], pos[:, 1]) <= radius
     z = pos[seen] + rng.normal(0.0, s.sigma, size=(int(seen.sum()), 2))
@@ -135,7 +135,7 @@ def generate(spec: ScenarioSpec, rng: np.random.Generator) -> Scenario:
     dz: list[FloatArray] = []
     ds: list[FloatArray] = []
     dn: list[NDArray[np.str_]] = []
-    times = np.arange(spec.n_scans) * spec.dt
+    times = np.arange(spec.n_scans, dtype=np.float64) * spec.dt
     for k, t in enumerate(times.tolist()):
         if k:
             starts = (turn_left == 0) & (rng.random(n) < spec.manoeuvre_prob)

@@ -16,7 +16,7 @@ from kizuna.errors import ValidationError
 from kizuna.fusion._assoc import candidate_pairs, gnn_assign, mahalanobis_sq
 from kizuna.fusion._kalman import innovation_cov, inv_sym, predict, update
 from kizuna.fusion._models import ConstantVelocity, MotionModel
-from kizuna.fusion._types import Detections, FloatArray, IntArray, Rejects, TrackTable
+from kizuna.fusion._types import Detections, IntArray, Rejects, TrackTable
 
 __all__ = ["ScanResult", "Tracker", "TrackerConfig"]
 
@@ -133,7 +133,7 @@ class Tracker:
                 hit[ti] = True
                 free[dk] = False
         born = self._birth(det.select(free), rejects)
-        return np.r_[hit, np.ones(born, dtype=bool)]
+        return np.concatenate([hit, np.ones(born, dtype=bool)])
 
     def _associate(self, tr: IntArray, det: Detections) -> tuple[IntArray, IntArray]:
         if tr.size == 0 or len(det) == 0:
@@ -150,7 +150,7 @@ class Tracker:
             return rows, cols
         s = innovation_cov(self._p[tr[rows]], det.sigma[cols] ** 2)
         cost = mahalanobis_sq(det.z[cols] - pos[rows], inv_sym(s))
-        return gnn_assign(tr.size, len(det), rows, cols, cost, gate)
+        return gnn_assign(tr.size, len(det), rows, cols, cost, miss_cost=gate)
 
     def _birth(self, det: Detections, rejects: Rejects) -> int:
         room = self.config.max_tracks - len(self)

@@ -88,15 +88,11 @@ class Detections:
         rejects.add("nonfinite_position", int((~finite).sum()), "z: NaN or inf position")
         ok &= finite
         good_sigma = np.isfinite(self.sigma) & (self.sigma > 0)
-        rejects.add(
-            "bad_sigma", int((ok & ~good_sigma).sum()), "sigma: must be finite and > 0"
-        )
+        rejects.add("bad_sigma", int((ok & ~good_sigma).sum()), "sigma: must be finite and > 0")
         ok &= good_sigma
         if known is not None:
             is_known = np.isin(self.sensor, np.array(sorted(known), dtype=np.str_))
-            rejects.add(
-                "unknown_sensor", int((ok & ~is_known).sum()), "sensor: not a known sensor"
-            )
+            rejects.add("unknown_sensor", int((ok & ~is_known).sum()), "sensor: not a known sensor")
             ok &= is_known
         return self if ok.all() else self.select(ok)
 
