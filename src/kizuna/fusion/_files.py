@@ -248,7 +248,7 @@ def hints_of(spec: ScenarioSpec) -> dict[str, object]:
     side_km2 = (spec.side / 1000) ** 2
     return {
         "dt": spec.dt,
-        "q": spec.q,
+        "q": spec.tracker_q,
         "sigma": {s.name: s.sigma for s in spec.sensors},
         "pd": {s.name: s.pd for s in spec.sensors},
         "clutter_density": {s.name: s.clutter_per_km2 / 1e6 for s in spec.sensors},

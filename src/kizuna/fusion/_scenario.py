@@ -53,6 +53,12 @@ class ScenarioSpec:
     sensors: tuple[SensorSpec, ...] = field(default_factory=_default_sensors)
 
     @property
+    def tracker_q(self) -> float:
+        """The process noise a CV tracker should assume: the targets' own plus their turns,
+        whose acceleration (turn rate × top speed) it must absorb as noise."""
+        return self.q + (self.turn_rate * self.speed[1]) ** 2 * self.dt / 2
+
+    @property
     def side(self) -> float:
         return self.spacing * float(np.sqrt(max(self.n_targets, 1)))
 
