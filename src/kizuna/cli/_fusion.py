@@ -6,30 +6,17 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 
-import kizuna.fusion as ff
 from kizuna.cli._labels import parse_at
 from kizuna.errors import KizunaError
-from kizuna.fusion import (
-    ConstantVelocity,
-    Detections,
-    NationalTracks,
-    Rejects,
-    ReleaseAwareFuser,
-    ScenarioSpec,
-    Tracker,
-    TrackerConfig,
-    TrackFuser,
-    TrackTable,
-    TruthFrame,
-    generate,
-    score_run,
-)
 from kizuna.labels import default_table, parse_banner, viewer_from_mapping
+
+if TYPE_CHECKING:  # the fusion stack pulls in scipy: import it only when a command runs
+    from kizuna.fusion import DetectionRows, Detections, Rejects, TrackTable
 
 fusion_app = typer.Typer(
     help="Multi-target tracking and cross-national fusion.", no_args_is_help=True
@@ -59,8 +46,10 @@ def simulate_cmd(
     seed: int = 1,
 ) -> None:
     """Generate a scenario: detections per sensor, truth and scenario.json."""
-    spec = ScenarioSpec(n_targets=targets, n_scans=scans, dt=dt)
-    sc = generate(spec, np.random.default_rng(seed))
+    import kizuna.fusion as ff  # noqa: PLC0415 (scipy loads only when needed)
+
+    spec = ff.ScenarioSpec(n_targets=targets, n_scans=scans, dt=dt)
+    sc = ff.generate(spec, np.random.default_rng(seed))
     out.mkdir(parents=True, exist_ok=True)
     for s in spec.sensors:
         mask = sc.det.sensor == s.name
@@ -73,6 +62,8 @@ def simulate_cmd(
 
 
 def _load_detections(folder: Path, sensor: str, rejects: Rejects) -> list[tuple[float, Detections]]:
+    import kizuna.fusion as ff  # noqa: PLC0415 (scipy loads only when needed)
+
     if sensor == "ALL":
         paths = sorted(folder.glob("detections_*.csv"))
         if not paths:
@@ -81,7 +72,7 @@ def _load_detections(folder: Path, sensor: str, rejects: Rejects) -> list[tuple[
         paths = [folder / f"detections_{sensor}.csv"]
         if not paths[0].is_file():
             raise KizunaError(f"--sensor {sensor}: {paths[0]} does not exist")
-    merged: list[ff.DetectionRows] = []
+    merged: list[DetectionRows] = []
     for path in paths:
         name = path.stem.removeprefix("detections_")
         with path.open(encoding="utf-8", newline="") as fh:
@@ -96,7 +87,9 @@ def track_cmd(
     sensor: Annotated[str, typer.Option(help="USA, JPN (any sensor name) or ALL.")] = "ALL",
 ) -> None:
     """Track a scenario's detections; the last line printed is tracking_ms=<n>."""
-    rejects = Rejects()
+    import kizuna.fusion as ff  # noqa: PLC0415 (scipy loads only when needed)
+
+    rejects = ff.Rejects()
     try:
         hints_path = folder / "scenario.json"
         hints = (
@@ -105,7 +98,9 @@ def track_cmd(
         scans = _load_detections(folder, sensor, rejects)
     except (KizunaError, OSError) as exc:
         raise _fail(exc) from exc
-    tracker = Tracker(ConstantVelocity(q=hints.q if hints.q is not None else 1.0), TrackerConfig())
+    tracker = ff.Tracker(
+        ff.ConstantVelocity(q=hints.q if hints.q is not None else 1.0), ff.TrackerConfig()
+    )
     tables: list[TrackTable] = []
     t0 = time.perf_counter()
     for t, det in scans:
@@ -120,6 +115,8 @@ def track_cmd(
 
 
 def _tables(path: Path, rejects: Rejects) -> list[TrackTable]:
+    import kizuna.fusion as ff  # noqa: PLC0415 (scipy loads only when needed)
+
     with path.open(encoding="utf-8", newline="") as fh:
         return ff.parse_tracks(fh, rejects, source=path.name)
 
@@ -140,7 +137,9 @@ def fuse_cmd(
     at: Annotated[str | None, typer.Option(help="ISO 8601 time of the release decisions.")] = None,
 ) -> None:
     """Fuse two nations' track files by covariance intersection into one tracks file."""
-    rejects = Rejects()
+    import kizuna.fusion as ff  # noqa: PLC0415 (scipy loads only when needed)
+
+    rejects = ff.Rejects()
     try:
         table = default_table()
         la, lb = parse_banner(label_a, table), parse_banner(label_b, table)
@@ -153,13 +152,13 @@ def fuse_cmd(
     when = parse_at(at)
     by_a = {x.time: x for x in ta}
     by_b = {x.time: x for x in tb}
-    plain, aware = TrackFuser(), ReleaseAwareFuser()
+    plain, aware = ff.TrackFuser(), ff.ReleaseAwareFuser()
     fused: list[TrackTable] = []
     for t in sorted(by_a.keys() | by_b.keys()):
-        xa = by_a.get(t, TrackTable.empty(t))
-        xb = by_b.get(t, TrackTable.empty(t))
-        na = NationalTracks(nation_a, xa, (la,) * len(xa))
-        nb = NationalTracks(nation_b, xb, (lb,) * len(xb))
+        xa = by_a.get(t, ff.TrackTable.empty(t))
+        xb = by_b.get(t, ff.TrackTable.empty(t))
+        na = ff.NationalTracks(nation_a, xa, (la,) * len(xa))
+        nb = ff.NationalTracks(nation_b, xb, (lb,) * len(xb))
         pic = plain.fuse(na, nb) if who is None else aware.picture(who, when, na, nb)
         rejects.merge(pic.rejects)
         fused.append(pic.tracks)
@@ -178,7 +177,9 @@ def score_cmd(
     alpha: Annotated[float, typer.Option(min=0.0, max=2.0)] = 2.0,
 ) -> None:
     """Print one JSON line of metrics (GOSPA and its parts, count error, ID switches, RMSE)."""
-    rejects = Rejects()
+    import kizuna.fusion as ff  # noqa: PLC0415 (scipy loads only when needed)
+
+    rejects = ff.Rejects()
     try:
         with (folder / "truth.csv").open(encoding="utf-8", newline="") as fh:
             truth = ff.parse_truth(fh, rejects, source="truth.csv")
@@ -187,13 +188,13 @@ def score_cmd(
         raise _fail(exc) from exc
     frames = []
     for t, ids, states in truth:
-        tab = est.get(t, TrackTable.empty(t))
-        frames.append(TruthFrame(t, tab.ids, tab.positions, ids, states[:, :2]))
+        tab = est.get(t, ff.TrackTable.empty(t))
+        frames.append(ff.TruthFrame(t, tab.ids, tab.positions, ids, states[:, :2]))
     unmatched = len(est.keys() - {t for t, _, _ in truth})
     rejects.add("track_times_without_truth", unmatched, "tracks at times absent from truth.csv")
     _report(rejects)
     try:
-        score = score_run(frames, c=c, p=p, alpha=alpha)
+        score = ff.score_run(frames, c=c, p=p, alpha=alpha)
     except ValueError as exc:
         raise _fail(exc) from exc
     sys.stdout.write(json.dumps(score.to_json()) + "\n")
