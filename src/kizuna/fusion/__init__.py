@@ -1,10 +1,19 @@
 """Fusion: a vectorised multi-target tracker, release-aware track fusion, and metrics.
 
-The COP's entry point is ``Tracker.step(time, Detections) -> ScanResult``: detections in,
-confirmed tracks (plus the ids confirmed and deleted by that scan) out, no I/O.
+The COP's entry point: ``Tracker.step(time, detections_of([Detection, ...]))`` then
+``track_events(result)`` -- detections in, CONFIRMED / UPDATED / DELETED track events out,
+no I/O. ``LocalPlane`` maps CoT latitude/longitude to the tracker's metres and back.
 """
 
 from kizuna.fusion._ci import covariance_intersection
+from kizuna.fusion._events import (
+    Detection,
+    LocalPlane,
+    TrackEvent,
+    TrackEventKind,
+    detections_of,
+    track_events,
+)
 from kizuna.fusion._files import (
     DETECTION_COLUMNS,
     TRACK_COLUMNS,
@@ -33,10 +42,12 @@ __all__ = [
     "TRACK_COLUMNS",
     "TRUTH_COLUMNS",
     "ConstantVelocity",
+    "Detection",
     "DetectionRows",
     "Detections",
     "FusedPicture",
     "Gospa",
+    "LocalPlane",
     "MotionModel",
     "NationalTracks",
     "Rejects",
@@ -47,12 +58,15 @@ __all__ = [
     "ScenarioHints",
     "ScenarioSpec",
     "SensorSpec",
+    "TrackEvent",
+    "TrackEventKind",
     "TrackFuser",
     "TrackTable",
     "Tracker",
     "TrackerConfig",
     "TruthFrame",
     "covariance_intersection",
+    "detections_of",
     "format_detections",
     "format_tracks",
     "format_truth",
@@ -65,4 +79,5 @@ __all__ = [
     "parse_tracks",
     "parse_truth",
     "score_run",
+    "track_events",
 ]
