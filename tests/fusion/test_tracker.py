@@ -188,3 +188,10 @@ def test_a_scan_of_100000_clutter_points_is_bounded() -> None:
     assert len(tracker) <= 20_000
     assert len(tracker.tracks()) == 1
     assert np.isfinite(tracker.tracks().x).all()
+
+
+def test_an_empty_scan_is_fine_for_a_3d_tracker() -> None:
+    tracker = Tracker(ConstantVelocity(dim=3))
+    tracker.step(0.0, Detections.of([[1.0, 2.0, 3.0]], 5.0))
+    res = tracker.step(1.0, Detections.empty())
+    assert res.rejects.total == 0 and len(tracker) == 1

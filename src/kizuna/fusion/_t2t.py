@@ -85,6 +85,7 @@ class TrackFuser:
         self.stickiness = stickiness  # share of the gate a previous pairing gets as a bonus
         self._owner: dict[Source, int] = {}  # input track → fused id at the last scan
         self._next = 1
+        self._hwm: dict[tuple[Label, Label], Label] = {}  # few distinct labels, many tracks
 
     def fuse(self, a: NationalTracks, b: NationalTracks) -> FusedPicture:
         rejects = Rejects()
@@ -100,7 +101,7 @@ class TrackFuser:
         labels: list[Label] = []
         for i, j in zip(ia.tolist(), ib.tolist(), strict=True):
             sources.append(((a.nation, int(ta.ids[i])), (b.nation, int(tb.ids[j]))))
-            labels.append(high_water_mark((a.labels[i], b.labels[j])))
+            labels.append(self._combine(a.labels[i], b.labels[j]))
         for nt, lone in ((a, lone_a), (b, lone_b)):
             for i in lone.tolist():
                 sources.append(((nt.nation, int(nt.tracks.ids[i])),))
@@ -109,6 +110,15 @@ class TrackFuser:
         time = max(ta.time, tb.time)
         table = TrackTable(time, ids, xs, ps)
         return FusedPicture(table, tuple(labels), tuple(sources), rejects)
+
+    def _combine(self, la: Label, lb: Label) -> Label:
+        key = (la, lb)
+        hit = self._hwm.get(key)
+        if hit is None:
+            if len(self._hwm) > 4096:
+                self._hwm.clear()
+            hit = self._hwm[key] = high_water_mark(key)
+        return hit
 
     def _pairs(self, a: NationalTracks, b: NationalTracks) -> tuple[IntArray, IntArray]:
         ta, tb = a.tracks, b.tracks

@@ -94,7 +94,7 @@ class Tracker:
         if self._time is not None and time < self._time:
             rejects.add("out_of_order_scan", max(len(detections), 1), "time: before last scan")
             return self._unchanged(rejects)
-        if detections.z.shape[1] != self.model.dim:
+        if len(detections) and detections.z.shape[1] != self.model.dim:
             raise ValidationError(f"positions must have {self.model.dim} columns", field="z")
         det = detections.validated(rejects, self.config.sensors)
         self._predict(time)
