@@ -52,3 +52,15 @@ def test_ci_picks_the_better_estimate_when_one_dominates() -> None:
     assert w[0] > 0.99
     np.testing.assert_allclose(x[0], [1.0, 1.0], atol=1e-2)
     assert np.trace(p[0]) <= 2.0 + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_omega_minimises_the_fused_trace(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    pa, pb = _spd(rng, 4), _spd(rng, 4)
+    _, p, _ = covariance_intersection(np.zeros((1, 4)), pa[None], np.zeros((1, 4)), pb[None])
+    ia, ib = np.linalg.inv(pa), np.linalg.inv(pb)
+    grid = np.linspace(0.0, 1.0, 1001)
+    best = min(np.trace(np.linalg.inv(w * ia + (1 - w) * ib)) for w in grid)
+    assert np.trace(p[0]) <= best * (1 + 1e-9)
