@@ -156,12 +156,12 @@ def main() -> None:
             {
                 "targets": n,
                 "kizuna_ms_per_scan": round(k_ms, 3),
-                "kizuna_gospa_mean": round(k_g, 2),
+                "kizuna_gospa_mean": round(k_g, 3),
                 "stonesoup_scans": ss_scans,
                 "stonesoup_ms_per_scan": round(s_ms, 3),
-                "stonesoup_gospa_mean": round(s_g, 2),
+                "stonesoup_gospa_mean": round(s_g, 3),
                 "speedup": round(s_ms / k_ms, 1),
-                "gospa_ratio": round(k_g / s_g, 3),
+                "gospa_ratio": round(k_g / s_g, 5),
             }
         )
     out["sizes"] = rows
