@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kizuna.errors import ValidationError
 from kizuna.fusion import FusedPicture, NationalTracks, ReleaseAwareFuser, TrackFuser, TrackTable
 from kizuna.labels import (
     Label,
@@ -144,3 +146,11 @@ def test_japan_never_sees_a_noforn_contribution() -> None:
     assert pic.rejects.counts["withheld_not_releasable"] == 1
     us = fuser.picture(USA_VIEWER, AT, usa, jpn)
     assert any(("USA", 1) in s for s in us.sources)
+
+
+def test_track_sets_of_different_times_are_refused() -> None:
+    a = nation("USA", table(0.0, [1], np.zeros((1, 2))), REL)
+    b = nation("JPN", table(1.0, [2], np.zeros((1, 2))), REL)
+    with pytest.raises(ValidationError, match="time"):
+        TrackFuser().fuse(a, b)
+    assert len(TrackFuser().fuse(a, nation("JPN", TrackTable.empty(1.0), REL)).tracks) == 1

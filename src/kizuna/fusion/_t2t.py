@@ -88,6 +88,13 @@ class TrackFuser:
         self._hwm: dict[tuple[Label, Label], Label] = {}  # few distinct labels, many tracks
 
     def fuse(self, a: NationalTracks, b: NationalTracks) -> FusedPicture:
+        """Fuse two track sets of the same time (the fuser does not predict between times)."""
+        if len(a) and len(b) and abs(a.tracks.time - b.tracks.time) > 1e-6:
+            raise ValidationError(
+                f"{a.nation} tracks at {a.tracks.time}, {b.nation} at {b.tracks.time}: "
+                "predict both to one time first",
+                field="time",
+            )
         rejects = Rejects()
         a, b = _usable(a, rejects), _usable(b, rejects)
         ia, ib = self._pairs(a, b)
