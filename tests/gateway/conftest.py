@@ -66,12 +66,18 @@ class Side:
 
 
 def make_side(
-    nation: str, partner: str, tier: Tier, clock: ManualClock, path: Path | str = ":memory:"
+    nation: str,
+    partner: str,
+    tier: Tier,
+    clock: ManualClock,
+    path: Path | str = ":memory:",
+    bus_path: Path | str = ":memory:",
+    partner_max_rank: int = 3,
 ) -> Side:
     db = GatewayDb(path)
-    bus = SqliteBus(clock=clock)
+    bus = SqliteBus(bus_path, clock=clock)
     gw = Gateway(
-        GatewayConfig(nation, {partner: tier}),
+        GatewayConfig(nation, {partner: tier}, partner_max_rank=partner_max_rank),
         signer=SIGNERS[nation],
         ring=RING,
         db=db,
