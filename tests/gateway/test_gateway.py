@@ -35,7 +35,8 @@ async def test_a_held_item_waits_for_a_human_then_flows(pair: Pair) -> None:
     with pytest.raises(KizunaError, match="no such item"):
         await usa.approve(first.id, by="again")
     events = [usa.audit.entry(i).event for i in range(len(usa.audit))]
-    assert events == ["tier", "outbound", "outbound", "approve", "reject"]
+    assert events == ["tier", "tier", "outbound", "outbound", "approve", "reject"]
+    assert usa.audit.entry(0).detail == "none -> T2: at start"
     out = usa.ledger.total("out", "JPN")
     assert (out.offered, out.held, out.released, out.denied) == (2, 2, 1, 1)
 
@@ -60,7 +61,7 @@ async def test_a_tier_change_applies_to_the_next_item_and_is_audited(pair: Pair)
     assert not usa.set_tier("JPN", Tier.T1)  # no change, no entry
     (v,) = await usa.offer([raw(item("s2"))], "JPN")
     assert v.outcome is Outcome.DENY and Reason.DENY_INSUFFICIENT_CLEARANCE in v.reasons
-    tier = usa.audit.entry(1)
+    tier = usa.audit.entry(2)
     assert (tier.event, tier.outcome) == ("tier", "T1")
     assert tier.detail == "T2 -> T1: patch currency fell below T2"
 
@@ -88,7 +89,8 @@ async def test_outbound_items_queue_durably_and_flow_in_order_once(
     assert verdicts[0].reasons == (GuardReason.DENY_REPLAY,)
     uids = [r.uid for r in pair.jpn.gw.received()]
     assert uids == [f"t{i}" for i in range(20)]
-    assert len(side.gw.audit) == 22  # every offer is a decision on the record
+    assert len(side.gw.audit) == 1 + 22  # the tier at start, then every offer
+    assert [side.gw.audit.entry(i).event for i in range(len(side.gw.audit))].count("tier") == 1
     await side.bus.close()
     side.db.close()
 
@@ -111,14 +113,14 @@ async def test_checkpoints_are_countersigned_and_both_copies_verify_the_log(
     usa.keep(jpn.witness(cp, proof))
     await usa.offer([raw(item(f"d{i}")) for i in range(5)], "JPN")
     cp2, proof2, last = usa.checkpoint()
-    assert last == 7
+    assert last == 8  # the tier at start and seven offers
     usa.keep(jpn.witness(cp2, proof2))
     both = pair.usa.db.checkpoints("USA") + pair.jpn.db.checkpoints("USA")
     assert verify_log("USA", pair.usa.db.rows(), both, RING).ok
     only_partner = pair.jpn.db.checkpoints("USA")
-    rows = pair.usa.db.rows()[:9]  # the origin's copy cut back
+    rows = pair.usa.db.rows()[:10]  # the origin's copy cut back
     report = verify_log("USA", rows, only_partner, RING)
-    assert (report.ok, report.first_bad) == (False, 9)
+    assert (report.ok, report.first_bad) == (False, 10)
     with pytest.raises(KizunaError, match="countersignature"):
         usa.keep(cp2)
 

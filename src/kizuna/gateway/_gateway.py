@@ -60,7 +60,13 @@ class Gateway:
         self._clock = clock
         decider = decider or Decider()
         self.audit = AuditLog(config.nation, db, db.rows())
-        self.ledger = Ledger.of(self.audit.entry(i) for i in range(len(self.audit)))
+        self.ledger = Ledger()
+        recorded: dict[str, str] = {}
+        for i in range(len(self.audit)):
+            e = self.audit.entry(i)
+            self.ledger.add(e)
+            if e.event == "tier":
+                recorded[e.partner] = e.outcome
         self.outbound = outbound_guard(
             config.nation, codec, decider, tier_rules, rules, max_bytes=config.max_bytes
         )
@@ -69,6 +75,10 @@ class Gateway:
             max_bytes=config.max_bytes * 3 // 2, window=config.replay_window,
             partner_max_rank=config.partner_max_rank,
         )  # fmt: skip
+        for partner, tier in self._tiers.items():  # the tier in force at start is on record
+            if recorded.get(partner) != tier.name:
+                was = recorded.get(partner, "none")
+                self._audit_tier(partner, tier, f"{was} -> {tier.name}: at start")
 
     def _now(self) -> str:
         return self._clock.now().isoformat()
@@ -128,11 +138,12 @@ class Gateway:
             return False
         self._tiers[partner] = tier
         was = before.name if before is not None else "none"
-        self.audit.append(
-            self._now(), "tier", partner, "", tier.name, detail=f"{was} -> {tier.name}: {why}"
-        )
-        self.audit.flush()
+        self._audit_tier(partner, tier, f"{was} -> {tier.name}: {why}")
         return True
+
+    def _audit_tier(self, partner: str, tier: Tier, detail: str) -> None:
+        self.audit.append(self._now(), "tier", partner, "", tier.name, detail=detail)
+        self.audit.flush()
 
     # -- holds -----------------------------------------------------------------------------
 
