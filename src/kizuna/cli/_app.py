@@ -8,7 +8,9 @@ import typer
 
 from kizuna import __version__
 from kizuna.cli._demo import demo
+from kizuna.cli._gateway import audit_app, gateway_app, ledger_app
 from kizuna.cli._labels import labels_app
+from kizuna.cli._roadmap import roadmap_app
 
 app = typer.Typer(
     name="kizuna",
@@ -17,6 +19,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(labels_app, name="labels")
+app.add_typer(gateway_app, name="gateway")
+app.add_typer(audit_app, name="audit")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(roadmap_app, name="roadmap")
 app.command("demo")(demo)
 
 

@@ -3,6 +3,7 @@ tamper-evident audit log, the originators' sanitisation rules, a hold queue for 
 reciprocity ledger."""
 
 from kizuna.gateway._audit import AuditEntry, AuditLog, AuditRow, AuditSink, Checkpoint
+from kizuna.gateway._config import GatewayFile, Partner, build_gateway, load_gateway_file
 from kizuna.gateway._db import GatewayDb, HeldItem, Received
 from kizuna.gateway._envelope import Envelope, open_envelope, seal
 from kizuna.gateway._gateway import Gateway, GatewayConfig
@@ -19,6 +20,7 @@ from kizuna.gateway._merkle import (
 )
 from kizuna.gateway._pipelines import inbound_guard, outbound_guard
 from kizuna.gateway._rules import Action, Rule, RuleSet, coarsen, load_rules, parse_rules
+from kizuna.gateway._serve import GatewayServer, admin_address, serve_forever, verdict_json
 from kizuna.gateway._verify import VerifyReport, countersign, verify_log
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "Gateway",
     "GatewayConfig",
     "GatewayDb",
+    "GatewayFile",
+    "GatewayServer",
     "Guard",
     "GuardReason",
     "HeldItem",
@@ -43,6 +47,7 @@ __all__ = [
     "Ledger",
     "MerkleTree",
     "Outcome",
+    "Partner",
     "Received",
     "Rule",
     "RuleSet",
@@ -51,17 +56,22 @@ __all__ = [
     "Verdict",
     "VerifyReport",
     "Work",
+    "admin_address",
+    "build_gateway",
     "coarsen",
     "countersign",
     "generate_keys",
     "inbound_guard",
     "leaf_hash",
+    "load_gateway_file",
     "load_rules",
     "node_hash",
     "open_envelope",
     "outbound_guard",
     "parse_rules",
     "seal",
+    "serve_forever",
+    "verdict_json",
     "verify_consistency",
     "verify_inclusion",
     "verify_log",

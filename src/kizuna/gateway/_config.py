@@ -117,7 +117,9 @@ def build_gateway(
     assessments = load_assessments(catalogue, cfg.assessments)
     today: date = clock.now().date()
     tiers = {
-        n: p.tier if p.tier is not None else assess(catalogue, n, latest(assessments, n, today)).tier
+        n: p.tier
+        if p.tier is not None
+        else assess(catalogue, n, latest(assessments, n, today)).tier
         for n, p in cfg.partners.items()
     }
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
