@@ -74,11 +74,12 @@ def test_a_better_value_never_lowers_the_tier(vals: dict[str, float], sid: str) 
 
 
 def test_bad_catalogue_data_names_the_field(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="tiers.T0"):
+    with pytest.raises(ConfigError, match=r"tiers\.T0"):
         parse_catalogue({})
     doc = {"tiers": {t.name: {"max_rank": 0, "categories": []} for t in Tier}}
+    limits = {"T1": 1, "T2": 2, "T3": 3}
     doc["standard"] = [{"id": "X", "area": "moon", "name": "n", "metric": "m",
-                        "direction": "at_least", "thresholds": {"T1": 1, "T2": 2, "T3": 3}}]  # fmt: skip
+                        "direction": "at_least", "thresholds": limits}]  # fmt: skip
     with pytest.raises(ConfigError, match="standard X"):
         parse_catalogue(doc)
     bad = tmp_path / "a.toml"

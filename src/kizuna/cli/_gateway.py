@@ -180,6 +180,16 @@ def verify(
         raise typer.Exit(1)
 
 
+@audit_app.command("checkpoint")
+def checkpoint(config: ConfigOpt) -> None:
+    """Have the serving gateway sign a checkpoint now and get it countersigned by partners."""
+    out = _admin(_cfg(config), b"K", {})
+    if out is None:
+        typer.echo("error: no gateway serves from this configuration", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(out))
+
+
 def _ledger(cfg: GatewayFile) -> Ledger:
     db = GatewayDb(cfg.db_path)
     try:
