@@ -9,6 +9,7 @@ import typer
 from kizuna import __version__
 from kizuna.cli._demo import demo
 from kizuna.cli._labels import labels_app
+from kizuna.cli._node import node_app, pki_app
 
 app = typer.Typer(
     name="kizuna",
@@ -17,6 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(labels_app, name="labels")
+app.add_typer(node_app, name="node")
+app.add_typer(pki_app, name="pki")
 app.command("demo")(demo)
 
 

@@ -32,6 +32,9 @@ class Picture:
             return False
         self._items[e.uid] = record
         heapq.heappush(self._stale, (e.stale, e.uid, e.time))
+        if len(self._stale) > 2 * len(self._items) + 1024:  # superseded entries pile up
+            self._stale = [(r.event.stale, u, r.event.time) for u, r in self._items.items()]
+            heapq.heapify(self._stale)
         return True
 
     def expire(self) -> list[str]:
