@@ -1,10 +1,15 @@
-"""One connected client's outbound side: a bounded queue and the task that drains it."""
+"""One connected client's outbound side, bounded in bytes.
+
+Messages go straight to the transport, which sends what the socket takes at once and buffers
+the rest. That buffer is the client's queue: when it would pass ``max_buffer`` bytes the
+client is not keeping up, and the caller sheds it rather than let it hold memory or stall
+the fan-out to everyone else.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 
 from kizuna.identity import Principal
 from kizuna.labels import Viewer
@@ -13,10 +18,8 @@ __all__ = ["Client"]
 
 
 class Client:
-    """Messages wait here until the socket takes them; a full queue means a slow reader."""
-
     def __init__(
-        self, cid: int, principal: Principal, writer: asyncio.StreamWriter, queue_size: int
+        self, cid: int, principal: Principal, writer: asyncio.StreamWriter, max_buffer: int
     ) -> None:
         self.cid = cid
         self.principal = principal
@@ -24,57 +27,36 @@ class Client:
         self.writer = writer
         self.proto = False  # speaks TAK protocol v1 frames after negotiation
         self.closed = False
-        self._queue: deque[bytes] = deque()
-        self._size = queue_size
-        self._wake = asyncio.Event()
+        self._transport = writer.transport
+        self._max = max_buffer
         peer = writer.get_extra_info("peername")
         self.name = f"{principal.id}#{cid}@{peer[0] if peer else '?'}"
 
-    def offer(self, data: bytes) -> bool:
-        """Queue a message; False when the queue is full (the caller sheds the client)."""
-        if self.closed:
-            return True
-        if len(self._queue) >= self._size:
-            return False
-        self._queue.append(data)
-        self._wake.set()
-        return True
-
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        """Bytes written but not yet taken by the socket."""
+        return self._transport.get_write_buffer_size()
 
-    async def run_writer(self) -> None:
-        """Write queued messages in batches until closed; drain() is the backpressure."""
-        try:
-            while not self.closed or self._queue:
-                if not self._queue:
-                    self._wake.clear()
-                    if self.closed:
-                        break
-                    await self._wake.wait()
-                    continue
-                batch = b"".join(self._queue)
-                self._queue.clear()
-                self.writer.write(batch)
-                await self.writer.drain()
-        except (ConnectionError, OSError):
-            self.closed = True
-            self._queue.clear()
+    def offer(self, data: bytes) -> bool:
+        """Send or buffer a message; False when the buffer is full (shed the client)."""
+        if self.closed or self._transport.is_closing():
+            return True
+        if self._transport.get_write_buffer_size() + len(data) > self._max:
+            return False
+        self._transport.write(data)
+        return True
 
     async def flush(self, timeout: float) -> None:
-        """Give the writer ``timeout`` seconds to send what is queued."""
+        """Give the socket ``timeout`` seconds to take what is buffered, then close."""
         self.closed = True
-        self._wake.set()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                while self._queue:
+                while not self._transport.is_closing() and self.queued:
                     await asyncio.sleep(0.01)
+        if not self._transport.is_closing():
+            self._transport.close()
 
     def abort(self) -> None:
         self.closed = True
-        self._queue.clear()
-        self._wake.set()
-        transport = self.writer.transport
-        if not transport.is_closing():
-            transport.abort()
+        if not self._transport.is_closing():
+            self._transport.abort()

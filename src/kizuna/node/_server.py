@@ -183,14 +183,13 @@ class NodeServer:
             writer.transport.abort()
             return
         self._next_cid += 1
-        client = Client(self._next_cid, principal, writer, lim.queue_size)
+        client = Client(self._next_cid, principal, writer, lim.client_buffer_bytes)
         handler = asyncio.current_task()
         assert handler is not None
         self._handlers.add(handler)
         self.clients[client.cid] = client
         self._inflight[client.cid] = set()
         self.stats.connections += 1
-        writer_task = asyncio.create_task(client.run_writer())
         try:
             self._greet(client)
             read = asyncio.create_task(self._read_loop(reader, client, default))
@@ -205,9 +204,6 @@ class NodeServer:
         finally:
             self.clients.pop(client.cid, None)
             self._readers.pop(client.cid, None)
-            writer_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer_task
             client.abort()
             self._handlers.discard(handler)
 
@@ -227,15 +223,15 @@ class NodeServer:
         partial_since: float | None = None
         while not client.closed:
             if partial_since is None:
-                timeout, reason = lim.idle_timeout_s, Drop.IDLE_TIMEOUT
+                timeout, reason, limit = lim.idle_timeout_s, Drop.IDLE_TIMEOUT, lim.idle_timeout_s
             else:
                 timeout = partial_since + lim.read_timeout_s - loop.time()
-                reason = Drop.PARTIAL_TIMEOUT
+                reason, limit = Drop.PARTIAL_TIMEOUT, lim.read_timeout_s
             try:
                 async with asyncio.timeout(max(timeout, 0.0)):
                     data = await reader.read(_READ_CHUNK)
             except TimeoutError:
-                self.stats.drop(reason, client.name, f"no complete message in {timeout:.1f}s")
+                self.stats.drop(reason, client.name, f"no complete message in {limit:g} s")
                 client.abort()
                 return
             except (ConnectionError, OSError):
@@ -355,5 +351,5 @@ class NodeServer:
             if client.offer(self._encode(event, client, cache)):
                 self.stats.delivered += 1
             else:
-                self.stats.drop(Drop.SLOW_CONSUMER, client.name, f"{client.queued} queued")
+                self.stats.drop(Drop.SLOW_CONSUMER, client.name, f"{client.queued} bytes waiting")
                 client.abort()
