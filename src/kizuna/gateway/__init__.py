@@ -4,6 +4,7 @@ reciprocity ledger."""
 
 from kizuna.gateway._audit import AuditEntry, AuditLog, AuditRow, AuditSink, Checkpoint
 from kizuna.gateway._config import GatewayFile, Partner, build_gateway, load_gateway_file
+from kizuna.gateway._cot import CotItemCodec, category_of
 from kizuna.gateway._db import GatewayDb, HeldItem, Received
 from kizuna.gateway._envelope import Envelope, open_envelope, seal
 from kizuna.gateway._gateway import Gateway, GatewayConfig
@@ -30,6 +31,7 @@ __all__ = [
     "AuditRow",
     "AuditSink",
     "Checkpoint",
+    "CotItemCodec",
     "Envelope",
     "Filter",
     "Gateway",
@@ -58,6 +60,7 @@ __all__ = [
     "Work",
     "admin_address",
     "build_gateway",
+    "category_of",
     "coarsen",
     "countersign",
     "generate_keys",

@@ -1,8 +1,8 @@
 """What the guard reasons about, and the codec port that turns bytes into it and back.
 
 The guard never trusts bytes: it parses strictly through an ``ItemCodec`` and releases only
-what it re-serialises itself. ``JsonItemCodec`` is the gateway's own wire form; a CoT codec
-plugs in through the same Protocol.
+what it re-serialises itself. ``JsonItemCodec`` is a compact wire form for tools and tests;
+``CotItemCodec`` (CoT XML through ``kizuna.cot``) is what gateways beside national nodes use.
 """
 
 from __future__ import annotations
@@ -37,7 +37,12 @@ class Item:
     label: str = ""  # banner marking; "" when missing
     category: str = "track"  # track | unit | sensor | picture | liaison | plan | ...
     callsign: str = ""
-    detail: tuple[tuple[str, str], ...] = ()  # source/sensor details, sorted by key
+    detail: tuple[tuple[str, str], ...] = ()  # source/sensor details, by key
+    # CoT's own fields, carried so that a CoT item re-serialises whole (None/"" elsewhere)
+    start: datetime | None = None
+    stale: datetime | None = None
+    how: str = ""
+    le: float = 0.0
 
 
 class ItemCodec(Protocol):

@@ -59,8 +59,9 @@ class Rule:
         elif self.strip_detail:
             gone = self.strip_detail
             out = replace(out, detail=tuple((k, v) for k, v in out.detail if k not in gone))
-        if self.drop_callsign:
-            out = replace(out, callsign="")
+        if self.drop_callsign:  # CoT carries the callsign in <contact>: it goes too
+            kept = tuple((k, v) for k, v in out.detail if k != "contact")
+            out = replace(out, callsign="", detail=kept)
         if self.relabel:
             out = replace(out, label=self.relabel.replace("{partner}", partner))
         return out
