@@ -1,0 +1,175 @@
+"""Two real gateway processes on loopback: items queue durably while the partner is away and
+flow in order, once, when it returns; holds are worked from the command line; both sides'
+checkpoints verify the log, and tampering on disk is found."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kizuna.gateway import AuditEntry, generate_keys
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _kizuna(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kizuna.cli", *args],
+        capture_output=True, text=True, timeout=60, check=check,
+    )  # fmt: skip
+
+
+class Node:
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        log = self.config.with_suffix(".log")
+        with log.open("a") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "kizuna.cli", "gateway", "serve", "-c", str(self.config)],
+                stdout=subprocess.PIPE, stderr=err, text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )  # fmt: skip
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line and json.loads(line)["ready"], log.read_text()
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=20)
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.proc = None
+
+
+def _write_config(d: Path, nation: str, port: int, partner: str, pport: int, tier: str) -> Path:
+    cfg = d / f"{nation.lower()}.toml"
+    cfg.write_text(
+        f'nation = "{nation}"\nlisten = "127.0.0.1:{port}"\ndata_dir = "{nation.lower()}"\n'
+        f'key = "keys/{nation}.key"\nkeys_dir = "keys"\n'
+        f'[partners.{partner}]\naddress = "127.0.0.1:{pport}"\ntier = "{tier}"\n'
+    )
+    return cfg
+
+
+def _received(db: Path) -> list[str]:
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as c:
+        try:
+            return [u for (u,) in c.execute("SELECT uid FROM received ORDER BY rowid")]
+        except sqlite3.OperationalError:
+            return []
+
+
+def _wait_for(db: Path, n: int, timeout: float = 30.0) -> list[str]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = _received(db)
+        if len(got) >= n:
+            return got
+        time.sleep(0.1)
+    return _received(db)
+
+
+def _items(path: Path, origin: str, uids: list[str], category: str = "track") -> Path:
+    label = "SECRET//REL TO USA, JPN" if origin == "USA" else "JPN GOKUHI//REL TO JPN, USA"
+    with path.open("w") as f:
+        for uid in uids:
+            doc = {"uid": uid, "type": "a-h-S", "origin": origin, "time": "2026-06-01T00:00Z",
+                   "lat": 26.2, "lon": 127.7, "label": label, "category": category}  # fmt: skip
+            f.write(json.dumps(doc) + "\n")
+    return path
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Iterator[tuple[Node, Node, Path]]:
+    generate_keys("USA", tmp_path / "keys")
+    generate_keys("JPN", tmp_path / "keys")
+    pu, pj = _free_port(), _free_port()
+    usa = Node(_write_config(tmp_path, "USA", pu, "JPN", pj, "T2"))
+    jpn = Node(_write_config(tmp_path, "JPN", pj, "USA", pu, "T3"))
+    yield usa, jpn, tmp_path
+    usa.stop()
+    jpn.stop()
+
+
+def test_two_gateways_on_loopback(nodes: tuple[Node, Node, Path]) -> None:
+    usa, jpn, d = nodes
+    usa.start()
+    first = [f"u{i:02d}" for i in range(10)]
+    out = _kizuna("gateway", "offer", "-c", str(usa.config), "--partner", "JPN",
+                  str(_items(d / "a.jsonl", "USA", first)))  # fmt: skip
+    assert [json.loads(x)["outcome"] for x in out.stdout.splitlines()] == ["RELEASE"] * 10
+    time.sleep(0.5)
+    assert _received(d / "jpn" / "gateway.db") == []  # JPN is not there: queued at USA
+
+    jpn.start()
+    assert _wait_for(d / "jpn" / "gateway.db", 10) == first
+    jpn.stop(signal.SIGKILL)  # gone without warning
+    second = [f"u{i:02d}" for i in range(10, 25)]
+    _kizuna("gateway", "offer", "-c", str(usa.config), "--partner", "JPN",
+            str(_items(d / "b.jsonl", "USA", second)))  # fmt: skip
+    jpn.start()
+    assert _wait_for(d / "jpn" / "gateway.db", 25) == first + second  # in order, once
+
+    plans = _items(d / "p.jsonl", "JPN", ["plan-1", "plan-2"], category="plan")
+    out = _kizuna("gateway", "offer", "-c", str(jpn.config), "--partner", "USA", str(plans))
+    assert [json.loads(x)["outcome"] for x in out.stdout.splitlines()] == ["HOLD", "HOLD"]
+    held = json.loads(_kizuna("gateway", "holds", "-c", str(jpn.config)).stdout)
+    assert [h["uid"] for h in held] == ["plan-1", "plan-2"]
+    ok = json.loads(_kizuna("gateway", "approve", "-c", str(jpn.config), str(held[0]["id"]),
+                            "--by", "jpn-duty-officer").stdout)  # fmt: skip
+    assert ok["outcome"] == "RELEASE"
+    no = json.loads(_kizuna("gateway", "reject", "-c", str(jpn.config), str(held[1]["id"]),
+                            "--by", "jpn-duty-officer").stdout)  # fmt: skip
+    assert no["reasons"] == ["DENY_REJECTED_BY_ORIGINATOR"]
+    assert _wait_for(d / "usa" / "gateway.db", 1) == ["plan-1"]
+
+    cp = json.loads(_kizuna("audit", "checkpoint", "-c", str(usa.config)).stdout)
+    assert cp == {"countersigned": 1}
+    ledger = json.loads(_kizuna("ledger", "show", "-c", str(usa.config), "--json").stdout)
+    (bal,) = ledger["partners"]
+    assert bal["out"]["released"] == 25 and bal["in"]["released"] == 1
+    assert bal["ratio_out_to_in"] == 25.0
+    usa.stop()
+    jpn.stop()
+
+    verify = [
+        "audit",
+        "verify",
+        "-c",
+        str(usa.config),
+        "--partner-db",
+        str(d / "jpn" / "gateway.db"),
+    ]
+    good = _kizuna(*verify)
+    assert json.loads(good.stdout)["ok"] is True
+    with sqlite3.connect(d / "usa" / "gateway.db") as c:  # an insider edits one decision
+        (data,) = c.execute("SELECT data FROM audit WHERE seq = 5").fetchone()
+        e = AuditEntry.decode(data)
+        forged = AuditEntry(e.seq, e.at, e.event, e.partner, e.item, "DENY", ("X",))
+        c.execute("UPDATE audit SET data = ? WHERE seq = 5", (forged.encode(),))
+    bad = _kizuna(*verify, check=False)
+    assert bad.returncode == 1
+    report = json.loads(bad.stdout)
+    assert report["ok"] is False and report["first_bad"] == 5
