@@ -9,6 +9,7 @@ import typer
 from kizuna import __version__
 from kizuna.cli._coord import coord_app
 from kizuna.cli._demo import demo
+from kizuna.cli._exercise import exercise_app
 from kizuna.cli._fusion import fusion_app
 from kizuna.cli._gateway import audit_app, gateway_app, ledger_app
 from kizuna.cli._labels import labels_app
@@ -22,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(exercise_app, name="exercise")
 app.add_typer(labels_app, name="labels")
 app.add_typer(sustain_app, name="sustain")
 app.add_typer(coord_app, name="coord")

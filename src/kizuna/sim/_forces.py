@@ -66,8 +66,9 @@ class Forces:
         self.time = 0.0
         self.exposed_since: FloatArray = np.where(self.exposed, 0.0, np.inf)
 
-    def _course(self, heading: FloatArray) -> FloatArray:
-        return np.column_stack([np.cos(heading), np.sin(heading)]) * self._speed[:, None]
+    def _course(self, heading: FloatArray, idx: NDArray[np.int64] | None = None) -> FloatArray:
+        speed = self._speed if idx is None else self._speed[idx]
+        return np.column_stack([np.cos(heading), np.sin(heading)]) * speed[:, None]
 
     def _exposure(self, idx: NDArray[np.int64]) -> FloatArray:
         lo, hi = self._expo[idx, 0], self._expo[idx, 1]
@@ -84,9 +85,8 @@ class Forces:
         self.time += dt
         turning = self._rng.random(self.pos.shape[0]) < self._turn * dt
         if turning.any():
-            self.vel[turning] = self._course(self._rng.uniform(0, 2 * np.pi, turning.sum()))[
-                turning
-            ]
+            idx = np.flatnonzero(turning)
+            self.vel[idx] = self._course(self._rng.uniform(0, 2 * np.pi, idx.size), idx)
         self.pos += self.vel * dt
         out = (self.pos < self._lo) | (self.pos > self._hi)
         self.vel[out] *= -1.0  # turn back at the edge of the area of operations

@@ -84,7 +84,7 @@ class NationalPicture:
 
     def score(self, truth: np.ndarray, associate_m: float) -> None:
         xy, _ = self.positions()
-        self.gospa_values.append(gospa(xy, truth, c=self.gospa_c, p=2.0).total)
+        self.gospa_values.append(gospa(xy, truth, c=self.gospa_c, p=2.0).distance)
         if len(truth):
             if len(xy):
                 d = np.linalg.norm(truth[:, None, :] - xy[None, :, :], axis=2).min(axis=1)

@@ -7,6 +7,7 @@ half-way never leaves a file that looks finished.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -77,10 +78,12 @@ def read_result(path: Path, *, with_events: bool = False) -> RunResult:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             arch, tier, seed, sim_s, wall_s = db.execute("SELECT * FROM run").fetchone()
-            metrics = dict(db.execute("SELECT name, value FROM metrics"))
+            # SQLite keeps NaN as NULL
+            metrics = {k: math.nan if v is None else v
+                       for k, v in db.execute("SELECT name, value FROM metrics")}
             series: dict[str, list[float]] = {}
             for name, value in db.execute("SELECT name, value FROM series ORDER BY name, idx"):
-                series.setdefault(name, []).append(value)
+                series.setdefault(name, []).append(math.nan if value is None else value)
             events: tuple[tuple[float, str, str], ...] = ()
             if with_events:
                 events = tuple(db.execute("SELECT t, kind, body FROM events ORDER BY seq"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -10,10 +10,17 @@ from pathlib import Path
 
 import yaml
 
+from kizuna.coord import Architecture
 from kizuna.sim._forces import RedGroup, Theatre
 from kizuna.sim._problems import Problems, ScenarioError, View
 
-__all__ = ["Scenario", "SensorKinematics", "load_scenario", "parse_scenario"]
+__all__ = [
+    "Scenario",
+    "SensorKinematics",
+    "check_references",
+    "load_scenario",
+    "parse_scenario",
+]
 
 TIERS = ("T0", "T1", "T2", "T3")
 
@@ -172,9 +179,18 @@ def load_scenario(path: Path | None = None) -> Scenario:
     return parse_scenario(doc, source)
 
 
-def check_names(source: str, wanted: Sequence[str], known: Sequence[str], path: str) -> None:
+def check_references(scenario: Scenario, archs: Mapping[str, Architecture],
+                     source: str = "<scenario>") -> None:
+    """Every sensor and nominated RED type the scenario names must exist in every architecture
+    it is run under; every problem is listed with its path."""
     problems = Problems()
-    for i, name in enumerate(wanted):
-        if name not in known:
-            problems.add(f"{path}[{i}]", f"unknown {name!r}; known: {', '.join(known)}")
+    for name, arch in archs.items():
+        sensors = {n.id for n in arch.sensors()}
+        for sid in scenario.sensors:
+            if sid not in sensors:
+                problems.add(f"sensors.{sid}", f"no sensor {sid!r} in architecture {name!r}")
+        for i, group in enumerate(scenario.red):
+            if group.nominate and group.type not in arch.target_types:
+                problems.add(f"red[{i}].type",
+                             f"target type {group.type!r} is unknown to architecture {name!r}")
     problems.raise_if_any(source)

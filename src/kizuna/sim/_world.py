@@ -13,9 +13,10 @@ import numpy as np
 import simpy
 from scipy.spatial import cKDTree
 
+from kizuna.clock import Clock
 from kizuna.coord import Architecture, CoordinationCell, Nomination, NodeKind, Stage
 from kizuna.cop import Picture
-from kizuna.fusion import Detections, Tracker, TrackerConfig
+from kizuna.fusion import Tracker, TrackerConfig
 from kizuna.labels import Clearance, ClearanceStatus, Decider, Viewer, parse_banner
 from kizuna.sim._clock import SimClock
 from kizuna.sim._forces import Forces
@@ -34,15 +35,6 @@ _HOUR = 3600.0
 _DAY = 86_400.0
 
 
-def _concat(parts: list[Detections]) -> Detections:
-    if not parts:
-        return Detections.empty()
-    if len(parts) == 1:
-        return parts[0]
-    return Detections(np.vstack([p.z for p in parts]), np.concatenate([p.sigma for p in parts]),
-                      np.concatenate([p.sensor for p in parts]))
-
-
 def _duty_officer(nation: str) -> Viewer:
     policy, level = _DUTY[nation]
     return Viewer(nation, Clearance(policy, level, ClearanceStatus.ACTIVE, date(2099, 12, 31)))
@@ -59,11 +51,12 @@ class _Counts:
 class World:
     """Everything one run needs, wired once; ``run`` plays it to the end."""
 
-    def __init__(self, scenario: Scenario, arch: Architecture, crossing: Crossing,
-                 model: SustainModel, seed: int) -> None:
-        self.scenario, self.arch, self.crossing = scenario, arch, crossing
+    def __init__(self, scenario: Scenario, arch: Architecture,
+                 crossing: Callable[[Clock], Crossing], model: SustainModel, seed: int) -> None:
+        self.scenario, self.arch = scenario, arch
         self.env = simpy.Environment()
         self.clock = SimClock(self.env, scenario.epoch)
+        self.crossing = crossing(self.clock)
         self.grid = Grid(*scenario.origin)
         # Truth and sensing draw from streams that do not depend on the architecture or
         # tier, so every arm of the experiment faces the same RED and the same looks.
@@ -72,11 +65,7 @@ class World:
         self.box = (scenario.theatre.x_km, scenario.theatre.y_km)
         self.sensors = self._sensors()
         self.groups = self._groups()
-        self._trackers = {
-            g.key: Tracker(config=TrackerConfig(sensors=frozenset(g.sensors)))
-            for g in self.groups.values()
-        }
-        self._buffers: dict[str, list[Detections]] = {k: [] for k in self.groups}
+        self._trackers = {sid: self._tracker(spec) for sid, spec in self.sensors.items()}
         self._last_look = dict.fromkeys(self.sensors, -math.inf)
         decider = Decider()
         self.pictures = {
@@ -85,8 +74,7 @@ class World:
             for n in PICTURE_NATIONS
         }
         self.stockpile = Stockpile.standing(model, days=max(scenario.campaign_days, 1))
-        shooters = {n.id: n.nation for n in arch.nodes.values() if n.kind is NodeKind.SHOOTER}
-        self.stock = NationalStock(self.stockpile, shooters)
+        self.stock = NationalStock(self.stockpile, {s.id: s.nation for s in arch.shooters.values()})
         self.cell = CoordinationCell(arch, rng=np.random.default_rng([seed, 3]), stock=self.stock)
         self._wake = self.env.event()
         self._nominated: set[int] = set()
@@ -105,14 +93,18 @@ class World:
         return out
 
     def _groups(self) -> dict[str, TrackGroup]:
-        by: dict[tuple[str, str], list[str]] = {}
-        for s in self.sensors.values():
-            by.setdefault((s.nation, s.label), []).append(s.id)
-        groups = {}
-        for i, ((nation, banner), ids) in enumerate(sorted(by.items())):
-            key = f"{nation}-{i}"
-            groups[key] = TrackGroup(key, nation, parse_banner(banner), tuple(sorted(ids)))
-        return groups
+        # One tracker per sensor, stepped when that sensor looks: a satellite's half-hourly
+        # looks and a drone's minute-by-minute ones each keep their own tracks.
+        return {
+            sid: TrackGroup(sid, s.nation, parse_banner(s.label), (sid,))
+            for sid, s in sorted(self.sensors.items())
+        }
+
+    def _tracker(self, spec: SensorSpec) -> Tracker:
+        # A track may coast one revisit at a target's pace before it is too unsure to keep.
+        drift = max(spec.revisit_s * 15.0, 1000.0)
+        return Tracker(config=TrackerConfig(sensors=frozenset((spec.id,)),
+                                            max_position_var=drift**2))
 
     # ---- processes ----------------------------------------------------------------------
     def _tick(self) -> simpy.events.ProcessGenerator:
@@ -124,17 +116,8 @@ class World:
             for sid, spec in self.sensors.items():
                 if now - self._last_look[sid] >= spec.revisit_s - 1e-9:
                     self._last_look[sid] = now
-                    group = self._group_of(sid)
-                    self._buffers[group].append(observe(spec, self.forces, self._sense_rng,
-                                                        self.box))
-            for key, tracker in self._trackers.items():
-                buf = self._buffers[key]
-                dets = _concat(buf)
-                buf.clear()
-                self.groups[key].tracks = tracker.step(now, dets).tracks
-
-    def _group_of(self, sensor: str) -> str:
-        return next(k for k, g in self.groups.items() if sensor in g.sensors)
+                    dets = observe(spec, self.forces, self._sense_rng, self.box)
+                    self.groups[sid].tracks = self._trackers[sid].step(now, dets).tracks
 
     def _exchange(self) -> simpy.events.ProcessGenerator:
         every = self.scenario.picture_s
@@ -178,6 +161,7 @@ class World:
 
     def _nominate_one(self, red: int, uid: str, nation: str) -> None:
         group = self.groups[uid.rsplit("-", 1)[0]]
+        nation = group.nation  # the nomination is credited to the sensor's nation
         x, y = self.forces.pos[red]
         nomination = Nomination(f"red-{red}", str(self.forces.type[red]), x / 1e3, y / 1e3,
                                 group.sensors[0], at=float(self.env.now),
@@ -212,6 +196,11 @@ class World:
             yield self.env.timeout(_HOUR)
             if self.env.now % _DAY < _HOUR:
                 self.stockpile.step()
+
+    def close(self) -> None:
+        close = getattr(self.crossing, "close", None)
+        if close is not None:
+            close()
 
     def run(self, progress: Callable[[float], None] | None = None) -> float:
         """Play to the scenario's end; return the wall time it took."""
