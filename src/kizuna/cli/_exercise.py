@@ -15,8 +15,9 @@ from kizuna.errors import KizunaError
 from kizuna.report import build_report, save_assumptions
 from kizuna.sim import RunKey, load_results, prepare, run_experiment
 
-exercise_app = typer.Typer(help="The exercise: simulation sweeps and the report.",
-                           no_args_is_help=True)
+exercise_app = typer.Typer(
+    help="The exercise: simulation sweeps and the report.", no_args_is_help=True
+)
 
 
 class _Bars:
@@ -45,8 +46,16 @@ class _Bars:
 
 def _summary(out: Path, console: Console) -> None:
     table = Table(title="Exercise summary (means over seeds)")
-    for col in ("architecture", "tier", "runs", "kill chain p50 (min)", "TST in window",
-                "destroyed", "COP completeness USA/JPN", "released USA→JPN / JPN→USA"):
+    for col in (
+        "architecture",
+        "tier",
+        "runs",
+        "kill chain p50 (min)",
+        "TST in window",
+        "destroyed",
+        "COP completeness USA/JPN",
+        "released USA→JPN / JPN→USA",
+    ):
         table.add_column(col)
     groups: dict[tuple[str, str], list[dict[str, float]]] = {}
     for r in load_results(out / "runs"):
@@ -58,8 +67,12 @@ def _summary(out: Path, console: Console) -> None:
 
     for (arch, tier), rows in sorted(groups.items()):
         table.add_row(
-            arch, tier, str(len(rows)), f"{mean(rows, 'killchain_p50_s') / 60:.0f}",
-            f"{mean(rows, 'tst_in_window'):.2f}", f"{mean(rows, 'targets_destroyed'):.1f}",
+            arch,
+            tier,
+            str(len(rows)),
+            f"{mean(rows, 'killchain_p50_s') / 60:.0f}",
+            f"{mean(rows, 'tst_in_window'):.2f}",
+            f"{mean(rows, 'targets_destroyed'):.1f}",
             f"{mean(rows, 'cop_completeness.USA'):.2f} / {mean(rows, 'cop_completeness.JPN'):.2f}",
             f"{mean(rows, 'releasable_share.USA->JPN'):.2f} / "
             f"{mean(rows, 'releasable_share.JPN->USA'):.2f}",
@@ -84,23 +97,35 @@ def run_cmd(
     """Play architectures x tiers x seeds and write OUT/report.html."""
     console = Console()
     try:
-        plan = prepare(scenario, architectures=_split(architectures), tiers=_split(tiers),
-                       seeds=seeds, hours=hours)
+        plan = prepare(
+            scenario,
+            architectures=_split(architectures),
+            tiers=_split(tiers),
+            seeds=seeds,
+            hours=hours,
+        )
     except KizunaError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     save_assumptions(out, plan.scenario.assumptions)
     keys = plan.experiment.runs()
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn(
-        "{task.completed:.0f}/{task.total:.0f}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as progress:
         bars = _Bars(progress, len(keys), plan.scenario.hours)
         outcome = run_experiment(plan.run, plan.experiment, out / "runs", bars, jobs=jobs)
     for failure in outcome.failures:
-        console.print(f"[red]run {failure.key.slug} (seed {failure.key.seed}) failed:[/red]\n"
-                      f"{failure.error}")
-    notes = tuple(f"Run {f.key.slug} (seed {f.key.seed}) failed and is not in this report."
-                  for f in outcome.failures)
+        console.print(
+            f"[red]run {failure.key.slug} (seed {failure.key.seed}) failed:[/red]\n{failure.error}"
+        )
+    notes = tuple(
+        f"Run {f.key.slug} (seed {f.key.seed}) failed and is not in this report."
+        for f in outcome.failures
+    )
     if outcome.interrupted:
         console.print("[yellow]stopped: finished runs are kept[/yellow]")
         notes += ("The sweep was stopped before the end; the report covers finished runs.",)
@@ -110,8 +135,10 @@ def run_cmd(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     _summary(out, console)
-    console.print(f"report: {report}  ({len(outcome.written)} new, "
-                  f"{len(outcome.skipped)} kept, {len(outcome.failures)} failed)")
+    console.print(
+        f"report: {report}  ({len(outcome.written)} new, "
+        f"{len(outcome.skipped)} kept, {len(outcome.failures)} failed)"
+    )
     if outcome.interrupted:
         raise typer.Exit(130)
     if outcome.failures:
@@ -137,5 +164,7 @@ def validate_cmd(scenario: Annotated[Path, typer.Argument(help="Scenario YAML.")
     except KizunaError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"{scenario}: ok ({plan.scenario.entities} entities, "
-               f"{len(plan.experiment.runs())} runs in its sweep)")
+    typer.echo(
+        f"{scenario}: ok ({plan.scenario.entities} entities, "
+        f"{len(plan.experiment.runs())} runs in its sweep)"
+    )

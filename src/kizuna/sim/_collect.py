@@ -50,7 +50,9 @@ def collect(world: World, key: RunKey, wall_s: float) -> RunResult:
     for nation, n in world.counts.nominated_by.items():
         metrics[f"nominated_by.{nation}"] = float(n)
     for nation, pic in world.pictures.items():
-        metrics[f"cop_gospa.{nation}"] = float(np.mean(pic.gospa_values)) if pic.gospa_values else math.nan
+        metrics[f"cop_gospa.{nation}"] = (
+            float(np.mean(pic.gospa_values)) if pic.gospa_values else math.nan
+        )
         metrics[f"cop_completeness.{nation}"] = (
             float(np.mean(pic.completeness)) if pic.completeness else math.nan
         )
@@ -68,9 +70,13 @@ def collect(world: World, key: RunKey, wall_s: float) -> RunResult:
         **{k: tuple(v) for k, v in _stage_times(world).items()},
         **{f"stock.{mu}": tuple(world.stock_series[mu]) for mu in used},
     }
-    events = [(ev.t, "coord", json.dumps(ev.to_json(), separators=(",", ":")))
-              for ev in world.cell.history]
-    events += [(t, "sharing", json.dumps({"direction": d, "offered": o, "released": r}))
-               for t, d, o, r in world.sharing_series]
+    events = [
+        (ev.t, "coord", json.dumps(ev.to_json(), separators=(",", ":")))
+        for ev in world.cell.history
+    ]
+    events += [
+        (t, "sharing", json.dumps({"direction": d, "offered": o, "released": r}))
+        for t, d, o, r in world.sharing_series
+    ]
     events.sort(key=lambda e: e[0])
     return RunResult(key, horizon, wall_s, metrics, series, tuple(events))

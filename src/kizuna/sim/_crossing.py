@@ -37,8 +37,9 @@ class _Side:
 class GatewayCrossing:
     """Both gateways hold each other at ``tier``; state lives in memory for the run."""
 
-    def __init__(self, nations: tuple[str, str], tier: Tier, clock: Clock,
-                 rules: Path | None = None) -> None:
+    def __init__(
+        self, nations: tuple[str, str], tier: Tier, clock: Clock, rules: Path | None = None
+    ) -> None:
         self._loop = asyncio.new_event_loop()
         signers = {n: Signer.generate(n) for n in nations}
         ring = KeyRing.of(*signers.values())
@@ -50,10 +51,18 @@ class GatewayCrossing:
             partner = next(n for n in nations if n != nation)
             db = GatewayDb(":memory:")
             bus = SqliteBus(":memory:", clock=clock)
-            gw = Gateway(GatewayConfig(nation, {partner: tier}), signer=signers[nation],
-                         ring=ring, db=db, bus=bus, codec=CotItemCodec(nation),
-                         tier_rules=catalogue.tiers, rules=ruleset, clock=clock,
-                         decider=decider)
+            gw = Gateway(
+                GatewayConfig(nation, {partner: tier}),
+                signer=signers[nation],
+                ring=ring,
+                db=db,
+                bus=bus,
+                codec=CotItemCodec(nation),
+                tier_rules=catalogue.tiers,
+                rules=ruleset,
+                clock=clock,
+                decider=decider,
+            )
             self._sides[nation] = _Side(gw, db, bus)
         self._subs: dict[str, object] = {}
 

@@ -72,7 +72,8 @@ class Forces:
 
     def _exposure(self, idx: NDArray[np.int64]) -> FloatArray:
         lo, hi = self._expo[idx, 0], self._expo[idx, 1]
-        return lo + self._rng.random(idx.size) * (hi - lo)
+        out: FloatArray = lo + self._rng.random(idx.size) * (hi - lo)
+        return out
 
     def _hiding(self, idx: NDArray[np.int64]) -> FloatArray:
         share = self._hidden_share[idx]

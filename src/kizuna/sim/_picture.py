@@ -48,13 +48,28 @@ def tracks_to_events(group: TrackGroup, grid: Grid, clock: Clock, stale_s: float
     stale = now + timedelta(seconds=stale_s)
     t = group.tracks
     out = []
-    for tid, x, y, pxx, pyy in zip(t.ids.tolist(), t.x[:, 0].tolist(), t.x[:, 1].tolist(),
-                                   t.p[:, 0, 0].tolist(), t.p[:, 1, 1].tolist(), strict=True):
+    for tid, x, y, pxx, pyy in zip(
+        t.ids.tolist(),
+        t.x[:, 0].tolist(),
+        t.x[:, 1].tolist(),
+        t.p[:, 0, 0].tolist(),
+        t.p[:, 1, 1].tolist(),
+        strict=True,
+    ):
         lat, lon = grid.to_latlon(x, y)
         ce = float(np.sqrt(max(pxx, 0.0) + max(pyy, 0.0)))
-        out.append(Event(uid=f"{group.key}-{tid}", type="a-u-G", time=now, start=now, stale=stale,
-                         point=Point(lat, lon, ce=min(ce, 9_999_999.0)), how="m-f",
-                         label=group.label))
+        out.append(
+            Event(
+                uid=f"{group.key}-{tid}",
+                type="a-u-G",
+                time=now,
+                start=now,
+                stale=stale,
+                point=Point(lat, lon, ce=min(ce, 9_999_999.0)),
+                how="m-f",
+                label=group.label,
+            )
+        )
     return out
 
 

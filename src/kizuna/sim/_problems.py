@@ -57,8 +57,15 @@ class View:
     def has(self, key: str) -> bool:
         return key in self.raw
 
-    def number(self, key: str, default: float | None = None, *, ge: float | None = None,
-               le: float | None = None, gt: float | None = None) -> float:
+    def number(
+        self,
+        key: str,
+        default: float | None = None,
+        *,
+        ge: float | None = None,
+        le: float | None = None,
+        gt: float | None = None,
+    ) -> float:
         raw = self.get(key, default)
         if raw is None:
             self.problems.add(self.at(key), "is required")
@@ -98,13 +105,17 @@ class View:
             return default
         return raw
 
-    def pair(self, key: str, default: tuple[float, float] | None = None, *,
-             ge: float | None = None) -> tuple[float, float]:
+    def pair(
+        self, key: str, default: tuple[float, float] | None = None, *, ge: float | None = None
+    ) -> tuple[float, float]:
         raw = self.get(key, default)
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             raw = (raw, raw)
-        if (not isinstance(raw, list | tuple) or len(raw) != 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw)):
+        if (
+            not isinstance(raw, list | tuple)
+            or len(raw) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw)
+        ):
             self.problems.add(self.at(key), f"must be a number or [low, high], got {raw!r}")
             return (math.nan, math.nan)
         lo, hi = float(raw[0]), float(raw[1])

@@ -79,8 +79,10 @@ def read_result(path: Path, *, with_events: bool = False) -> RunResult:
         try:
             arch, tier, seed, sim_s, wall_s = db.execute("SELECT * FROM run").fetchone()
             # SQLite keeps NaN as NULL
-            metrics = {k: math.nan if v is None else v
-                       for k, v in db.execute("SELECT name, value FROM metrics")}
+            metrics = {
+                k: math.nan if v is None else v
+                for k, v in db.execute("SELECT name, value FROM metrics")
+            }
             series: dict[str, list[float]] = {}
             for name, value in db.execute("SELECT name, value FROM series ORDER BY name, idx"):
                 series.setdefault(name, []).append(math.nan if value is None else value)

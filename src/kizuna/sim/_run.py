@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 
 from kizuna.clock import Clock
@@ -37,10 +36,9 @@ class ExerciseRun:
         sc = self.scenario()
         arch = load_architecture(key.architecture)
         tier = Tier[key.tier]
-        rules = self.rules or Path(str(resources.files("kizuna").joinpath("scenarios/rules.toml")))
 
         def crossing(clock: Clock) -> Crossing:
-            return GatewayCrossing(PICTURE_NATIONS, tier, clock, rules)
+            return GatewayCrossing(PICTURE_NATIONS, tier, clock, self.rules)
 
         world = World(sc, arch, crossing, default_model(), key.seed)
         try:

@@ -11,6 +11,8 @@ from pathlib import Path
 import yaml
 
 from kizuna.coord import Architecture
+from kizuna.errors import KizunaError
+from kizuna.labels import parse_banner
 from kizuna.sim._forces import RedGroup, Theatre
 from kizuna.sim._problems import Problems, ScenarioError, View
 
@@ -37,6 +39,7 @@ class SensorKinematics:
     x_km: tuple[float, float] | None = None
     y_km: tuple[float, float] | None = None
     sees: frozenset[str] | None = None
+    tactical: bool = False  # its tracks may also be written for release as tactical tracks
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Scenario:
     seeds: int
     associate_m: float  # analysts tie a picture item to a RED object within this distance
     gospa_c_m: float
+    tactical_label: str  # the banner a tactical track is written for release under
     campaign_days: int
     assumptions: tuple[tuple[str, str, str], ...]  # (parameter, value, source)
 
@@ -95,6 +99,7 @@ def _sensor(v: View) -> SensorKinematics:
         x_km=v.pair("x_km") if v.has("x_km") else None,
         y_km=v.pair("y_km") if v.has("y_km") else None,
         sees=frozenset(v.names("sees")) if v.has("sees") else None,
+        tactical=v.flag("tactical", False),
     )
     v.done()
     return s
@@ -141,6 +146,7 @@ def parse_scenario(doc: object, source: str = "<scenario>") -> Scenario:
         seeds=sweep.integer("seeds", 5, ge=1),
         associate_m=analysts.number("associate_m", 2000.0, gt=0.0),
         gospa_c_m=analysts.number("gospa_c_m", 5000.0, gt=0.0),
+        tactical_label=analysts.text("tactical_label", "UNCLASSIFIED//REL TO USA, JPN"),
         campaign_days=v.integer("campaign_days", 30, ge=1),
         assumptions=_assumptions(v),
     )
@@ -153,6 +159,13 @@ def parse_scenario(doc: object, source: str = "<scenario>") -> Scenario:
             problems.add(f"red[{i}].name", f"duplicate group name {name!r}")
     if not red:
         problems.add("red", "needs at least one group")
+    try:
+        parse_banner(scenario.tactical_label)
+    except KizunaError as exc:
+        problems.add("analysts.tactical_label", str(exc))
+    for name, sensor in scenario.sensors.items():
+        if sensor.revisit_s < scenario.step_s:
+            problems.add(f"sensors.{name}.revisit_s", f"must be >= step_s ({scenario.step_s:g})")
     if scenario.step_s > scenario.picture_s:
         problems.add("step_s", "must not exceed picture_s")
     for view in (sweep, analysts, origin, v):
@@ -179,8 +192,9 @@ def load_scenario(path: Path | None = None) -> Scenario:
     return parse_scenario(doc, source)
 
 
-def check_references(scenario: Scenario, archs: Mapping[str, Architecture],
-                     source: str = "<scenario>") -> None:
+def check_references(
+    scenario: Scenario, archs: Mapping[str, Architecture], source: str = "<scenario>"
+) -> None:
     """Every sensor and nominated RED type the scenario names must exist in every architecture
     it is run under; every problem is listed with its path."""
     problems = Problems()
@@ -191,6 +205,8 @@ def check_references(scenario: Scenario, archs: Mapping[str, Architecture],
                 problems.add(f"sensors.{sid}", f"no sensor {sid!r} in architecture {name!r}")
         for i, group in enumerate(scenario.red):
             if group.nominate and group.type not in arch.target_types:
-                problems.add(f"red[{i}].type",
-                             f"target type {group.type!r} is unknown to architecture {name!r}")
+                problems.add(
+                    f"red[{i}].type",
+                    f"target type {group.type!r} is unknown to architecture {name!r}",
+                )
     problems.raise_if_any(source)

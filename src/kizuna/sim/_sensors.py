@@ -27,15 +27,21 @@ class SensorSpec:
     sees: frozenset[str] | None = None  # RED types it can detect; None: all
 
 
-def observe(spec: SensorSpec, forces: Forces, rng: np.random.Generator,
-            box: tuple[tuple[float, float], tuple[float, float]]) -> Detections:
+def observe(
+    spec: SensorSpec,
+    forces: Forces,
+    rng: np.random.Generator,
+    box: tuple[tuple[float, float], tuple[float, float]],
+) -> Detections:
     """One look: each visible entity in coverage is detected with ``pd``, plus Poisson clutter."""
     (x0, x1), (y0, y1) = spec.x_km or box[0], spec.y_km or box[1]
     pos = forces.pos
     inside = (
         forces.visible()
-        & (pos[:, 0] >= x0 * 1e3) & (pos[:, 0] <= x1 * 1e3)
-        & (pos[:, 1] >= y0 * 1e3) & (pos[:, 1] <= y1 * 1e3)
+        & (pos[:, 0] >= x0 * 1e3)
+        & (pos[:, 0] <= x1 * 1e3)
+        & (pos[:, 1] >= y0 * 1e3)
+        & (pos[:, 1] <= y1 * 1e3)
     )
     if spec.sees is not None:
         inside &= np.isin(forces.type, list(spec.sees))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -14,8 +14,9 @@ import simpy
 from scipy.spatial import cKDTree
 
 from kizuna.clock import Clock
-from kizuna.coord import Architecture, CoordinationCell, Nomination, NodeKind, Stage
+from kizuna.coord import Architecture, CoordinationCell, Nomination, Stage
 from kizuna.cop import Picture
+from kizuna.cot import Event
 from kizuna.fusion import Tracker, TrackerConfig
 from kizuna.labels import Clearance, ClearanceStatus, Decider, Viewer, parse_banner
 from kizuna.sim._clock import SimClock
@@ -51,8 +52,14 @@ class _Counts:
 class World:
     """Everything one run needs, wired once; ``run`` plays it to the end."""
 
-    def __init__(self, scenario: Scenario, arch: Architecture,
-                 crossing: Callable[[Clock], Crossing], model: SustainModel, seed: int) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        arch: Architecture,
+        crossing: Callable[[Clock], Crossing],
+        model: SustainModel,
+        seed: int,
+    ) -> None:
         self.scenario, self.arch = scenario, arch
         self.env = simpy.Environment()
         self.clock = SimClock(self.env, scenario.epoch)
@@ -69,14 +76,21 @@ class World:
         self._last_look = dict.fromkeys(self.sensors, -math.inf)
         decider = Decider()
         self.pictures = {
-            n: NationalPicture(n, _duty_officer(n), Picture(self.clock, decider), self.grid,
-                               decider, scenario.gospa_c_m)
+            n: NationalPicture(
+                n,
+                _duty_officer(n),
+                Picture(self.clock, decider),
+                self.grid,
+                decider,
+                scenario.gospa_c_m,
+            )
             for n in PICTURE_NATIONS
         }
         self.stockpile = Stockpile.standing(model, days=max(scenario.campaign_days, 1))
         self.stock = NationalStock(self.stockpile, {s.id: s.nation for s in arch.shooters.values()})
         self.cell = CoordinationCell(arch, rng=np.random.default_rng([seed, 3]), stock=self.stock)
         self._wake = self.env.event()
+        self._tactical_label = parse_banner(scenario.tactical_label)
         self._nominated: set[int] = set()
         self._nominate_ok = np.array([g.nominate for g in scenario.red])[self.forces.group]
         self.counts = _Counts()
@@ -88,8 +102,18 @@ class World:
         out = {}
         for sid, kin in self.scenario.sensors.items():
             node = self.arch.nodes[sid]
-            out[sid] = SensorSpec(sid, node.nation, node.label or "UNCLASSIFIED", kin.revisit_s,
-                                  kin.pd, kin.sigma_m, kin.clutter, kin.x_km, kin.y_km, kin.sees)
+            out[sid] = SensorSpec(
+                sid,
+                node.nation,
+                node.label or "UNCLASSIFIED",
+                kin.revisit_s,
+                kin.pd,
+                kin.sigma_m,
+                kin.clutter,
+                kin.x_km,
+                kin.y_km,
+                kin.sees,
+            )
         return out
 
     def _groups(self) -> dict[str, TrackGroup]:
@@ -103,8 +127,9 @@ class World:
     def _tracker(self, spec: SensorSpec) -> Tracker:
         # A track may coast one revisit at a target's pace before it is too unsure to keep.
         drift = max(spec.revisit_s * 15.0, 1000.0)
-        return Tracker(config=TrackerConfig(sensors=frozenset((spec.id,)),
-                                            max_position_var=drift**2))
+        return Tracker(
+            config=TrackerConfig(sensors=frozenset((spec.id,)), max_position_var=drift**2)
+        )
 
     # ---- processes ----------------------------------------------------------------------
     def _tick(self) -> simpy.events.ProcessGenerator:
@@ -123,21 +148,38 @@ class World:
         every = self.scenario.picture_s
         while True:
             yield self.env.timeout(every)
-            outgoing = {n: [] for n in PICTURE_NATIONS}  # type: dict[str, list]
+            outgoing: dict[str, list[Event]] = {n: [] for n in PICTURE_NATIONS}
             for g in self.groups.values():
                 events = tracks_to_events(g, self.grid, self.clock, 2 * every)
                 if g.nation in self.pictures:
                     self.pictures[g.nation].add(f"{g.nation}-fusion", events)
                     outgoing[g.nation].extend(events)
             for origin, partner in (("USA", "JPN"), ("JPN", "USA")):
-                released = self.crossing.send(origin, partner, outgoing[origin])
+                offered = outgoing[origin]
+                released = self.crossing.send(origin, partner, offered)
+                tactical = self._tactical(offered, {e.uid for e in released})
+                released += self.crossing.send(origin, partner, tactical)
                 self.pictures[partner].add(f"gateway-{origin}", released)
-                self.sharing_series.append((float(self.env.now), f"{origin}->{partner}",
-                                            len(outgoing[origin]), len(released)))
+                self.sharing_series.append(
+                    (float(self.env.now), f"{origin}->{partner}", len(offered), len(released))
+                )
             truth = self.forces.pos[self.forces.visible()]
             for pic in self.pictures.values():
                 pic.score(truth, self.scenario.associate_m)
             self._nominate()
+
+    def _tactical(self, offered: list[Event], released: set[str]) -> list[Event]:
+        """Tracks the partner was refused, written for release where their sensor allows."""
+        label = self._tactical_label
+        return [
+            replace(e, uid=f"{e.uid}-tac", label=label)
+            for e in offered
+            if e.uid not in released and self.scenario.sensors[self._sensor_of(e.uid)].tactical
+        ]
+
+    @staticmethod
+    def _sensor_of(uid: str) -> str:
+        return uid.split("-", 1)[0] if "-" in uid else uid
 
     def _nominate(self) -> None:
         """Analysts tie picture items to RED objects and nominate each target once."""
@@ -160,12 +202,18 @@ class World:
             self._wake.succeed()
 
     def _nominate_one(self, red: int, uid: str, nation: str) -> None:
-        group = self.groups[uid.rsplit("-", 1)[0]]
+        group = self.groups[self._sensor_of(uid)]
         nation = group.nation  # the nomination is credited to the sensor's nation
         x, y = self.forces.pos[red]
-        nomination = Nomination(f"red-{red}", str(self.forces.type[red]), x / 1e3, y / 1e3,
-                                group.sensors[0], at=float(self.env.now),
-                                label=None)
+        nomination = Nomination(
+            f"red-{red}",
+            str(self.forces.type[red]),
+            x / 1e3,
+            y / 1e3,
+            group.sensors[0],
+            at=float(self.env.now),
+            label=None,
+        )
         self._nominated.add(red)
         try:
             self.cell.nominate(nomination)
