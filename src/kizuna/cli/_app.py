@@ -9,6 +9,7 @@ import typer
 from kizuna import __version__
 from kizuna.cli._coord import coord_app
 from kizuna.cli._demo import demo
+from kizuna.cli._fusion import fusion_app
 from kizuna.cli._labels import labels_app
 from kizuna.cli._sustain import sustain_app
 
@@ -21,6 +22,7 @@ app = typer.Typer(
 app.add_typer(labels_app, name="labels")
 app.add_typer(sustain_app, name="sustain")
 app.add_typer(coord_app, name="coord")
+app.add_typer(fusion_app, name="fusion")
 app.command("demo")(demo)
 
 

@@ -1,0 +1,64 @@
+"""Batched Kalman filter steps: every function works on stacks of states at once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kizuna.fusion._types import FloatArray
+
+__all__ = ["innovation_cov", "inv", "inv_sym", "predict", "update"]
+
+
+def inv(a: FloatArray) -> FloatArray:
+    """Inverse of a stack of square matrices, typed as float64."""
+    return np.asarray(np.linalg.inv(a), dtype=np.float64)
+
+
+def predict(
+    x: FloatArray, p: FloatArray, f: FloatArray, q: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """x' = F x, P' = F P Fᵀ + Q for stacks x (n, s) and P (n, s, s)."""
+    return x @ f.T, f @ p @ f.T + q
+
+
+def inv_sym(s: FloatArray) -> FloatArray:
+    """Inverse of a stack of small symmetric positive-definite matrices (closed form in 2-D)."""
+    if s.shape[-1] == 2:
+        a, b, d = s[..., 0, 0], s[..., 0, 1], s[..., 1, 1]
+        det = a * d - b * b
+        out = np.empty_like(s)
+        out[..., 0, 0] = d / det
+        out[..., 1, 1] = a / det
+        out[..., 0, 1] = out[..., 1, 0] = -b / det
+        return out
+    return inv(s)
+
+
+def innovation_cov(p: FloatArray, r_var: FloatArray) -> FloatArray:
+    """S = H P Hᵀ + R with H = [I 0] and R = diag(r_var) per row."""
+    d = p.shape[-1] // 2
+    s = p[..., :d, :d].copy()
+    idx = np.arange(d)
+    s[..., idx, idx] += r_var[..., None]
+    return s
+
+
+def update(
+    x: FloatArray, p: FloatArray, z: FloatArray, r_var: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Measurement update of each state with its own position measurement z (n, d).
+
+    Uses the Joseph form, which keeps P symmetric and positive semi-definite in floating
+    point where the short form does not.
+    """
+    n, s_dim = x.shape
+    d = s_dim // 2
+    s = innovation_cov(p, r_var)
+    k = p[:, :, :d] @ inv_sym(s)  # (n, s, d)
+    nu = z - x[:, :d]
+    x_new = x + np.einsum("nij,nj->ni", k, nu)
+    ikh = np.broadcast_to(np.eye(s_dim), (n, s_dim, s_dim)).copy()
+    ikh[:, :, :d] -= k
+    kr = k * r_var[:, None, None]
+    p_new = ikh @ p @ ikh.transpose(0, 2, 1) + kr @ k.transpose(0, 2, 1)
+    return x_new, 0.5 * (p_new + p_new.transpose(0, 2, 1))

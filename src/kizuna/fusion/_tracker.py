@@ -1,0 +1,209 @@
+"""A vectorised multi-target tracker: Kalman filter, gating, GNN, M-of-N, deletion.
+
+All per-track state lives in parallel numpy arrays; one scan costs a fixed number of array
+operations whatever the number of tracks. Only contested association clusters are solved one
+by one, and those are few when targets are not bunched together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kizuna.errors import ValidationError
+from kizuna.fusion._assoc import candidate_pairs, gnn_assign, mahalanobis_sq
+from kizuna.fusion._kalman import innovation_cov, inv_sym, predict, update
+from kizuna.fusion._models import ConstantVelocity, MotionModel
+from kizuna.fusion._types import Detections, IntArray, Rejects, TrackTable
+
+__all__ = ["ScanResult", "Tracker", "TrackerConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Tracker parameters. ``gate`` is a χ² threshold on the squared Mahalanobis distance
+    (13.8 keeps 99.9 % of true 2-D detections)."""
+
+    gate: float = 13.8
+    confirm_m: int = 3
+    confirm_n: int = 4
+    max_misses: int = 4
+    max_position_var: float = 1.0e6  # m²; a confirmed track this unsure is deleted
+    init_speed_sigma: float = 150.0  # m/s, velocity std of a track born from one detection
+    max_tracks: int = 50_000
+    sensors: frozenset[str] | None = None  # None: accept any sensor name
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.confirm_m <= self.confirm_n:
+            raise ValidationError("need 1 <= M <= N", field="confirm_m")
+        if self.gate <= 0 or self.max_misses < 1 or self.max_tracks < 1:
+            raise ValidationError("gate, max_misses and max_tracks must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """What one scan changed: the confirmed tracks now, and the tracks deleted by it."""
+
+    tracks: TrackTable
+    confirmed_now: IntArray  # ids first confirmed in this scan
+    deleted: IntArray  # ids of confirmed tracks deleted in this scan
+    rejects: Rejects = field(default_factory=Rejects)
+
+
+class Tracker:
+    """Turns scans of detections into confirmed tracks. Feed scans in time order."""
+
+    def __init__(
+        self, model: MotionModel | None = None, config: TrackerConfig | None = None
+    ) -> None:
+        self.model: MotionModel = model or ConstantVelocity()
+        self.config = config or TrackerConfig()
+        d = self.model.dim
+        s = 2 * d
+        self._time: float | None = None
+        self._next_id = 1
+        self._x = np.zeros((0, s))
+        self._p = np.zeros((0, s, s))
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._hist = np.zeros((0, self.config.confirm_n), dtype=bool)
+        self._age = np.zeros(0, dtype=np.int64)
+        self._misses = np.zeros(0, dtype=np.int64)
+        self._confirmed = np.zeros(0, dtype=bool)
+        self.rejects = Rejects()
+
+    @property
+    def time(self) -> float | None:
+        return self._time
+
+    def __len__(self) -> int:
+        return int(self._ids.size)
+
+    def tracks(self, *, confirmed_only: bool = True) -> TrackTable:
+        t = self._time if self._time is not None else 0.0
+        mask = self._confirmed if confirmed_only else np.ones(len(self), dtype=bool)
+        return TrackTable(t, self._ids[mask], self._x[mask], self._p[mask])
+
+    def step(self, time: float, detections: Detections) -> ScanResult:
+        """Predict to ``time``, associate and update, start and delete tracks."""
+        rejects = Rejects()
+        if not np.isfinite(time):
+            rejects.add("nonfinite_time", max(len(detections), 1), "time: NaN or inf")
+            return self._unchanged(rejects)
+        if self._time is not None and time < self._time:
+            rejects.add("out_of_order_scan", max(len(detections), 1), "time: before last scan")
+            return self._unchanged(rejects)
+        if len(detections) and detections.z.shape[1] != self.model.dim:
+            raise ValidationError(f"positions must have {self.model.dim} columns", field="z")
+        det = detections.validated(rejects, self.config.sensors)
+        self._predict(time)
+        hit = np.zeros(len(self), dtype=bool)
+        for name in np.unique(det.sensor):
+            hit = self._pass(det.select(det.sensor == name), hit, rejects)
+        newly, deleted = self._maintain(hit)
+        self.rejects.merge(rejects)
+        return ScanResult(self.tracks(), newly, deleted, rejects)
+
+    def _unchanged(self, rejects: Rejects) -> ScanResult:
+        self.rejects.merge(rejects)
+        empty = np.zeros(0, dtype=np.int64)
+        return ScanResult(self.tracks(), empty, empty.copy(), rejects)
+
+    def _predict(self, time: float) -> None:
+        dt = 0.0 if self._time is None else time - self._time
+        self._time = time
+        if dt > 0 and len(self):
+            self._x, self._p = predict(
+                self._x, self._p, self.model.transition(dt), self.model.noise(dt)
+            )
+
+    def _pass(self, det: Detections, hit: NDArray[np.bool_], rejects: Rejects) -> NDArray[np.bool_]:
+        """One sensor's detections: confirmed tracks choose first, then tentative ones."""
+        free = np.ones(len(det), dtype=bool)
+        for group in (self._confirmed, ~self._confirmed):
+            tr = np.flatnonzero(group)
+            dj = np.flatnonzero(free)
+            mt, md = self._associate(tr, det.select(dj))
+            if mt.size:
+                ti, dk = tr[mt], dj[md]
+                self._x[ti], self._p[ti] = update(
+                    self._x[ti], self._p[ti], det.z[dk], det.sigma[dk] ** 2
+                )
+                hit[ti] = True
+                free[dk] = False
+        born = self._birth(det.select(free), rejects)
+        return np.concatenate([hit, np.ones(born, dtype=bool)])
+
+    def _associate(self, tr: IntArray, det: Detections) -> tuple[IntArray, IntArray]:
+        if tr.size == 0 or len(det) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty.copy()
+        d = self.model.dim
+        gate = self.config.gate
+        pos = self._x[tr, :d]
+        ppos = self._p[tr, :d, :d]
+        # A circle that contains every gate ellipse: λmax(S) <= trace(P_pos) + d·σmax².
+        spread = np.trace(ppos, axis1=1, axis2=2) + d * float(det.sigma.max()) ** 2
+        rows, cols = candidate_pairs(pos, np.sqrt(gate * spread), det.z)
+        if rows.size == 0:
+            return rows, cols
+        s = innovation_cov(self._p[tr[rows]], det.sigma[cols] ** 2)
+        cost = mahalanobis_sq(det.z[cols] - pos[rows], inv_sym(s))
+        return gnn_assign(tr.size, len(det), rows, cols, cost, miss_cost=gate)
+
+    def _birth(self, det: Detections, rejects: Rejects) -> int:
+        room = self.config.max_tracks - len(self)
+        if len(det) > room:
+            rejects.add("births_dropped", len(det) - max(room, 0), "max_tracks reached")
+            det = det.select(np.arange(max(room, 0)))
+        k = len(det)
+        if k == 0:
+            return 0
+        d = self.model.dim
+        x = np.zeros((k, 2 * d))
+        x[:, :d] = det.z
+        var = np.empty((k, 2 * d))
+        var[:, :d] = det.sigma[:, None] ** 2
+        var[:, d:] = self.config.init_speed_sigma**2
+        p = np.zeros((k, 2 * d, 2 * d))
+        idx = np.arange(2 * d)
+        p[:, idx, idx] = var
+        ids = np.arange(self._next_id, self._next_id + k, dtype=np.int64)
+        self._next_id += k
+        self._x = np.concatenate([self._x, x])
+        self._p = np.concatenate([self._p, p])
+        self._ids = np.concatenate([self._ids, ids])
+        self._hist = np.concatenate([self._hist, np.zeros((k, self.config.confirm_n), bool)])
+        self._age = np.concatenate([self._age, np.zeros(k, np.int64)])
+        self._misses = np.concatenate([self._misses, np.zeros(k, np.int64)])
+        self._confirmed = np.concatenate([self._confirmed, np.zeros(k, bool)])
+        return k
+
+    def _maintain(self, hit: NDArray[np.bool_]) -> tuple[IntArray, IntArray]:
+        """Book hits and misses; confirm and delete. Returns (newly confirmed, deleted) ids."""
+        cfg = self.config
+        was = self._confirmed.copy()
+        self._hist[:, 1:] = self._hist[:, :-1]
+        self._hist[:, 0] = hit
+        self._age += 1
+        self._misses = np.where(hit, 0, self._misses + 1)
+        hits = self._hist.sum(axis=1)
+        self._confirmed |= hits >= cfg.confirm_m
+        d = self.model.dim
+        var = np.trace(self._p[:, :d, :d], axis1=1, axis2=2)
+        window_misses = np.minimum(self._age, cfg.confirm_n) - hits
+        drop = np.where(
+            self._confirmed,
+            (self._misses >= cfg.max_misses) | (var > cfg.max_position_var),
+            window_misses > cfg.confirm_n - cfg.confirm_m,
+        )
+        drop |= ~np.isfinite(self._x).all(axis=1)  # never keep a NaN track
+        deleted = self._ids[drop & was]
+        newly = self._ids[self._confirmed & ~was & ~drop]
+        if drop.any():
+            keep = ~drop
+            self._x, self._p, self._ids = self._x[keep], self._p[keep], self._ids[keep]
+            self._hist, self._age = self._hist[keep], self._age[keep]
+            self._misses, self._confirmed = self._misses[keep], self._confirmed[keep]
+        return newly, deleted
