@@ -58,6 +58,7 @@ class Gateway:
         self._tiers = dict(config.tiers)
         self._signer, self._ring, self._db, self._bus = signer, ring, db, bus
         self._clock = clock
+        self.codec = codec
         decider = decider or Decider()
         self.audit = AuditLog(config.nation, db, db.rows())
         self.ledger = Ledger()

@@ -9,13 +9,14 @@ import fcntl
 import json
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 from kizuna.bus import SqliteBus, subject
 from kizuna.clock import Clock
 from kizuna.errors import KizunaError, ParseError, TransportError
+from kizuna.gateway._bridge import NodeBridge
 from kizuna.gateway._config import GatewayFile, Partner, build_gateway
 from kizuna.gateway._db import GatewayDb
 from kizuna.gateway._envelope import open_envelope
@@ -75,6 +76,7 @@ class GatewayServer:
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._lock: Any = None
+        self.bridge: NodeBridge | None = None
         self.port = 0
         self.admin_port = 0
         self.dropped_frames = 0
@@ -97,6 +99,13 @@ class GatewayServer:
         (self.cfg.data_dir / "admin.addr").write_text(f"127.0.0.1:{self.admin_port}\n")
         for p in self.cfg.partners.values():
             self._tasks.append(asyncio.create_task(self._forward(p)))
+        if self.cfg.node is not None:
+            self.bridge = NodeBridge(
+                *self.cfg.node, nation=self.cfg.nation, codec=self.gw.codec,
+                offer=self._offer_all, backlog=lambda: [r.data for r in self.gw.received()],
+                retry=self._retry,
+            )  # fmt: skip
+            self._tasks.append(asyncio.create_task(self.bridge.run()))
         self._tasks.append(asyncio.create_task(self._checkpoints()))
         log.info("gateway %s serving on %s:%s", self.cfg.nation, self.cfg.host, self.port)
 
@@ -143,6 +152,8 @@ class GatewayServer:
                 sender = ""
             partner = sender if sender in self.cfg.partners else "?"
             v = self.gw.receive(body, partner)
+            if v.released and self.bridge is not None:
+                self.bridge.publish(v.work.out)
             if not v.released:
                 log.warning("refused from %s: %s", partner, [r.value for r in v.reasons])
             return json.dumps(verdict_json(v)).encode()
@@ -159,7 +170,8 @@ class GatewayServer:
         try:
             args = json.loads(body or b"{}")
             if kind == b"O":
-                raws = [json.dumps(i).encode() for i in args["items"]]
+                raws = [json.dumps(i).encode() for i in args.get("items", [])]
+                raws += [str(x).encode() for x in args.get("raw", [])]
                 verdicts = await self.gw.offer(raws, args["partner"])
                 return json.dumps([verdict_json(v) for v in verdicts]).encode()
             if kind == b"H":
@@ -180,6 +192,10 @@ class GatewayServer:
         return json.dumps({"error": f"unknown request {kind!r}"}).encode()
 
     # -- forwarding ------------------------------------------------------------------------
+
+    async def _offer_all(self, raws: Sequence[bytes]) -> None:
+        for p in self.cfg.partners:
+            await self.gw.offer(raws, p)
 
     async def _forward(self, p: Partner) -> None:
         sub = await self._bus.subscribe(subject("out", p.nation), durable=f"link-{p.nation}")
