@@ -96,6 +96,14 @@ def test_two_gateways_on_loopback(nodes: tuple[Node, Node, Path]) -> None:
     assert no["reasons"] == ["DENY_REJECTED_BY_ORIGINATOR"]
     assert _wait_for(d / "usa" / "gateway.db", 1) == ["plan-1"]
 
+    lowered = _kizuna(
+        "gateway", "tier", "-c", str(usa.config), "JPN", "T1", "--why", "CYB-2 lapsed"
+    )
+    assert json.loads(lowered.stdout) == {"changed": True, "tier": "T1"}
+    late = _items(d / "c.jsonl", "USA", ["u-late"])
+    out = _kizuna("gateway", "offer", "-c", str(usa.config), "--partner", "JPN", str(late))
+    assert json.loads(out.stdout)["reasons"] == ["DENY_INSUFFICIENT_CLEARANCE"]
+
     cp = json.loads(_kizuna("audit", "checkpoint", "-c", str(usa.config)).stdout)
     assert cp == {"countersigned": 1}
     ledger = json.loads(_kizuna("ledger", "show", "-c", str(usa.config), "--json").stdout)

@@ -152,6 +152,23 @@ def reject(
     _hold_cmd(_cfg(config), "reject", b"R", {"id": hold_id, "by": by})
 
 
+@gateway_app.command("tier")
+def tier(
+    config: ConfigOpt,
+    partner: Annotated[str, typer.Argument(help="The partner nation.")],
+    new: Annotated[str, typer.Argument(help="T0, T1, T2 or T3.")],
+    why: Annotated[str, typer.Option(help="The reason, recorded in the audit log.")],
+) -> None:
+    """Change a partner's tier on the serving gateway: it applies to the next item."""
+    if new not in ("T0", "T1", "T2", "T3"):
+        raise typer.BadParameter(f"unknown tier {new!r}")
+    out = _admin(_cfg(config), b"T", {"partner": partner, "tier": new, "why": why})
+    if out is None:
+        typer.echo("error: no gateway serves from this configuration", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(out))
+
+
 @audit_app.command("verify")
 def verify(
     config: ConfigOpt,

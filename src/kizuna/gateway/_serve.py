@@ -30,6 +30,7 @@ from kizuna.gateway._link import (
     request,
     write_frame,
 )
+from kizuna.roadmap import Tier
 
 __all__ = ["GatewayServer", "admin_address", "serve_forever", "verdict_json"]
 
@@ -185,6 +186,9 @@ class GatewayServer:
                 return json.dumps(verdict_json(v)).encode()
             if kind == b"R":
                 return json.dumps(verdict_json(self.gw.reject(args["id"], args["by"]))).encode()
+            if kind == b"T":
+                changed = self.gw.set_tier(args["partner"], Tier[args["tier"]], args["why"])
+                return json.dumps({"changed": changed, "tier": args["tier"]}).encode()
             if kind == b"K":
                 return json.dumps({"countersigned": await self.exchange_checkpoints()}).encode()
         except (KizunaError, KeyError, TypeError, ValueError) as exc:
