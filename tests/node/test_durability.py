@@ -57,7 +57,7 @@ async def collect(port: int, sink: set[str]) -> None:
     except (ConnectionError, OSError):
         pass
     finally:
-        conn.writer.close()
+        await conn.close()
 
 
 def stored(db: Path) -> list[str]:
@@ -88,7 +88,7 @@ async def test_sigkill_loses_nothing_relayed_and_resend_is_idempotent(tmp_path: 
                 os.kill(proc.pid, signal.SIGKILL)  # mid-stream, no warning
     await proc.wait()
     await asyncio.wait_for(subscriber, 10)
-    pub.writer.close()
+    await pub.close()
     db = tmp_path / "data" / "events.db"
     after_kill = stored(db)
     assert received, "the subscriber saw nothing before the kill"
@@ -103,7 +103,7 @@ async def test_sigkill_loses_nothing_relayed_and_resend_is_idempotent(tmp_path: 
         if len(stored(db)) == len(sent):
             break
         await asyncio.sleep(0.1)
-    pub2.writer.close()
+    await pub2.close()
     proc2.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(proc2.wait(), 30) == 0  # graceful shutdown
     final = stored(db)
