@@ -1,8 +1,9 @@
 """The embedded default Store: SQLite in WAL mode with synchronous=FULL and group commit.
 
 One writer thread owns the write connection. Appends from any number of tasks queue up; the
-writer takes everything queued (waiting at most ``batch_ms`` for company), inserts it in one
-transaction and commits once, so one fsync covers the whole batch. Each caller's future
+writer takes everything queued (waiting up to ``batch_ms`` for company, none by default: what
+arrives during one commit forms the next batch), inserts it in one transaction and commits
+once, so one fsync covers the whole batch. Each caller's future
 resolves only after that commit.
 """
 
@@ -81,7 +82,7 @@ class SqliteStore:
         self,
         path: Path,
         *,
-        batch_ms: float = 1.0,
+        batch_ms: float = 0.0,
         max_batch: int = 2048,
         decider: Decider | None = None,
     ) -> None:
