@@ -113,6 +113,16 @@ def test_two_gateways_on_loopback(nodes: tuple[Node, Node, Path]) -> None:
     usa.stop()
     jpn.stop()
 
+    proof = _kizuna("audit", "prove", "-c", str(usa.config), "3").stdout
+    (d / "proof.json").write_text(proof)
+    checked = _kizuna("audit", "check", "-c", str(jpn.config), str(d / "proof.json"))
+    assert json.loads(checked.stdout) == {"checkpoint_held": True, "included": True}
+    doc = json.loads(proof)
+    doc["entry"] = doc["entry"].replace("RELEASE", "DENY")
+    (d / "forged.json").write_text(json.dumps(doc))
+    forged = _kizuna("audit", "check", "-c", str(jpn.config), str(d / "forged.json"), check=False)
+    assert forged.returncode == 1 and json.loads(forged.stdout)["included"] is False
+
     verify = [
         "audit",
         "verify",
