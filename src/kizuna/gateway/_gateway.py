@@ -193,6 +193,15 @@ class Gateway:
             )
         return v
 
+    def refuse_frame(self, why: str, *, too_large: bool) -> None:
+        """A partner connection broke the framing (an oversized or cut frame): on the record,
+        though no sender can be named."""
+        work = Work(b"", "?", None, self._clock.now())
+        reason = GuardReason.DENY_TOO_LARGE if too_large else GuardReason.DENY_PARSE
+        v = Verdict.deny("frame", work, reason, error=why)
+        self._record("inbound", v)
+        self.audit.flush()
+
     def received(self) -> list[Received]:
         return self._db.received()
 

@@ -91,7 +91,7 @@ class GatewayServer:
             raise KizunaError(f"a gateway already serves from {self.cfg.data_dir}") from exc
         self.gw, self._db, self._bus = build_gateway(self.cfg, self._clock)
         partner = await asyncio.start_server(
-            self._serving(self._on_partner), self.cfg.host, self.cfg.port
+            self._serving(self._on_partner, audited=True), self.cfg.host, self.cfg.port
         )
         admin = await asyncio.start_server(self._serving(self._on_admin), "127.0.0.1", 0)
         self._servers = [partner, admin]
@@ -129,7 +129,7 @@ class GatewayServer:
     # -- serving ---------------------------------------------------------------------------
 
     def _serving(
-        self, handle: Handler
+        self, handle: Handler, *, audited: bool = False
     ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
@@ -139,6 +139,10 @@ class GatewayServer:
             except (TransportError, OSError) as exc:
                 self.dropped_frames += 1
                 log.warning("closing a connection: %s", exc)
+                if audited and isinstance(exc, TransportError):
+                    peer = writer.get_extra_info("peername")
+                    too_large = "limit" in str(exc)
+                    self.gw.refuse_frame(f"{peer[0] if peer else '?'}: {exc}", too_large=too_large)
             finally:
                 writer.close()
 
