@@ -160,6 +160,7 @@ def test_guard_faults_keep_the_work_and_say_what_happened() -> None:
         Guard([])
     twice = Verdict.deny("s", w, G.DENY_PARSE, G.DENY_PARSE, Reason.DENY_MISSING_LABEL)
     assert twice.reasons == (Reason.DENY_MISSING_LABEL, G.DENY_PARSE)  # sorted, once each
+    assert twice.error == "" and twice.outcome is Outcome.DENY
 
 
 def test_holds_are_not_marked_sanitised() -> None:
