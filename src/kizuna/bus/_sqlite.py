@@ -1,0 +1,194 @@
+"""The embedded default bus: in process, durable in one SQLite file (WAL, synchronous=FULL)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from pathlib import Path
+
+from kizuna.bus._protocol import Message, PubAck, subject_matches
+from kizuna.clock import Clock, RealClock
+from kizuna.errors import TransportError
+
+__all__ = ["SqliteBus"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject TEXT NOT NULL,
+    msg_id TEXT NOT NULL UNIQUE,
+    data BLOB NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS consumers (
+    durable TEXT PRIMARY KEY,
+    filter TEXT NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS pending (
+    durable TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    deliveries INTEGER NOT NULL,
+    deadline REAL NOT NULL,
+    PRIMARY KEY (durable, seq)
+);
+"""
+_SCAN = 256
+
+
+class SqliteBus:
+    """One stream holding every subject; consumers filter by subject with NATS wildcards."""
+
+    def __init__(
+        self, path: Path | str = ":memory:", *, clock: Clock | None = None, name: str = "KIZUNA"
+    ) -> None:
+        self.name = name
+        self._clock = clock or RealClock()
+        self._path = str(path)
+        self._wake = asyncio.Event()
+        try:
+            self._db = sqlite3.connect(self._path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            # Whatever was in flight when the process stopped is due again at once.
+            self._db.execute("UPDATE pending SET deadline = 0")
+        except sqlite3.Error as exc:
+            raise TransportError(f"cannot open bus {self._path}: {exc}") from exc
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
+    async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PubAck:
+        if not msg_id:
+            raise ValueError("a message id is required for de-duplication")
+        try:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO messages (subject, msg_id, data, at) VALUES (?, ?, ?, ?)",
+                (subject, msg_id, bytes(data), self._now()),
+            )
+            if cur.rowcount == 0:
+                row = self._db.execute(
+                    "SELECT seq FROM messages WHERE msg_id = ?", (msg_id,)
+                ).fetchone()
+                return PubAck(self.name, int(row[0]), duplicate=True)
+        except sqlite3.Error as exc:
+            raise TransportError(f"cannot publish to {subject}: {exc}") from exc
+        self._wake.set()
+        return PubAck(self.name, int(cur.lastrowid or 0))
+
+    async def subscribe(
+        self, filter_subject: str, *, durable: str, ack_wait: float = 30.0
+    ) -> _Consumer:
+        if ack_wait <= 0:
+            raise ValueError("ack_wait must be positive")
+        row = self._db.execute(
+            "SELECT filter FROM consumers WHERE durable = ?", (durable,)
+        ).fetchone()
+        if row is None:
+            self._db.execute(
+                "INSERT INTO consumers (durable, filter) VALUES (?, ?)", (durable, filter_subject)
+            )
+        elif row[0] != filter_subject:
+            raise TransportError(f"consumer {durable} already filters {row[0]!r}")
+        return _Consumer(self, durable, filter_subject, ack_wait)
+
+    async def close(self) -> None:
+        self._db.close()
+
+    # -- used by consumers ---------------------------------------------------------------
+
+    def _due(self, durable: str, limit: int) -> list[tuple[int, int]]:
+        rows = self._db.execute(
+            "SELECT seq, deliveries FROM pending WHERE durable = ? AND deadline <= ? "
+            "ORDER BY seq LIMIT ?",
+            (durable, self._now(), limit),
+        ).fetchall()
+        return [(int(s), int(d)) for s, d in rows]
+
+    def _take(self, c: _Consumer, batch: int) -> list[Message]:
+        now = self._now()
+        out: list[tuple[int, int]] = self._due(c.durable, batch)
+        (delivered,) = self._db.execute(
+            "SELECT delivered FROM consumers WHERE durable = ?", (c.durable,)
+        ).fetchone()
+        while len(out) < batch:
+            rows = self._db.execute(
+                "SELECT seq, subject FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+                (delivered, _SCAN),
+            ).fetchall()
+            if not rows:
+                break
+            for seq, subj in rows:
+                if len(out) >= batch:
+                    break
+                delivered = seq
+                if subject_matches(c.filter, subj):
+                    out.append((int(seq), 0))
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "UPDATE consumers SET delivered = ? WHERE durable = ?", (delivered, c.durable)
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)",
+                [(c.durable, s, d + 1, now + c.ack_wait) for s, d in out],
+            )
+        return [self._message(c, s, d + 1) for s, d in out]
+
+    def _message(self, c: _Consumer, seq: int, deliveries: int) -> Message:
+        subj, msg_id, data = self._db.execute(
+            "SELECT subject, msg_id, data FROM messages WHERE seq = ?", (seq,)
+        ).fetchone()
+        return Message(subj, bytes(data), msg_id, seq, deliveries, c)
+
+
+class _Consumer:
+    def __init__(self, bus: SqliteBus, durable: str, filter_subject: str, ack_wait: float) -> None:
+        self._bus = bus
+        self.durable = durable
+        self.filter = filter_subject
+        self.ack_wait = ack_wait
+
+    async def fetch(self, batch: int = 1, timeout: float = 0.0) -> list[Message]:
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        loop = asyncio.get_running_loop()
+        until = loop.time() + timeout
+        while True:
+            self._bus._wake.clear()
+            try:
+                got = self._bus._take(self, batch)
+            except sqlite3.Error as exc:
+                raise TransportError(f"cannot fetch for {self.durable}: {exc}") from exc
+            left = until - loop.time()
+            if got or left <= 0:
+                return got
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._bus._wake.wait(), timeout=min(left, 0.05))
+
+    def pending(self) -> int:
+        db = self._bus._db
+        (delivered,) = db.execute(
+            "SELECT delivered FROM consumers WHERE durable = ?", (self.durable,)
+        ).fetchone()
+        (inflight,) = db.execute(
+            "SELECT COUNT(*) FROM pending WHERE durable = ?", (self.durable,)
+        ).fetchone()
+        rows = db.execute("SELECT subject FROM messages WHERE seq > ?", (delivered,)).fetchall()
+        return int(inflight) + sum(1 for (s,) in rows if subject_matches(self.filter, s))
+
+    async def ack(self, seq: int) -> None:
+        try:
+            self._bus._db.execute(
+                "DELETE FROM pending WHERE durable = ? AND seq = ?", (self.durable, seq)
+            )
+        except sqlite3.Error as exc:
+            raise TransportError(f"cannot ack {seq} for {self.durable}: {exc}") from exc
+
+    async def nak(self, seq: int) -> None:
+        self._bus._db.execute(
+            "UPDATE pending SET deadline = 0 WHERE durable = ? AND seq = ?", (self.durable, seq)
+        )
+        self._bus._wake.set()

@@ -1,0 +1,68 @@
+"""Cursor on Target: the event model, the strict XML codec, TAK protocol v1 and its streams.
+
+Public API (kept stable):
+
+- values: ``Event``, ``Point``, ``UNKNOWN``; ``check_times(event, now, max_skew=...)``
+- XML: ``parse_event(data, policy, table) -> Event`` (strict, hardened), ``event_to_xml(event)
+  -> bytes`` (canonical), ``CotPolicy`` (sizes, depth, unknown-detail rule), ``KNOWN_DETAIL``,
+  ``parse_time``/``format_time``, ``label_xml``
+- protobuf: ``encode_message(event | TakMessage) -> bytes``, ``decode_message(payload) ->
+  TakMessage``, ``TakMessage``, ``TakControl``
+- streams: ``StreamDecoder`` (bytes in, ``Message``s out, ``FramingError`` when the stream is
+  beyond repair), ``frame(payload)``, ``WireFormat``, ``MAGIC``
+- negotiation: ``protocol_support``, ``protocol_response``, ``requested_version`` and the
+  ``PROTOCOL_*`` event types
+"""
+
+from kizuna.cot._model import UNKNOWN, Event, Point, check_times
+from kizuna.cot._negotiate import (
+    PROTOCOL_REQUEST,
+    PROTOCOL_RESPONSE,
+    PROTOCOL_SUPPORT,
+    SUPPORTED_VERSIONS,
+    protocol_response,
+    protocol_support,
+    requested_version,
+)
+from kizuna.cot._proto import TakControl, TakMessage, decode_message, encode_message
+from kizuna.cot._stream import MAGIC, FramingError, Message, StreamDecoder, WireFormat, frame
+from kizuna.cot._xmlcodec import (
+    KNOWN_DETAIL,
+    CotPolicy,
+    event_to_xml,
+    format_time,
+    label_xml,
+    parse_event,
+    parse_time,
+)
+
+__all__ = [
+    "KNOWN_DETAIL",
+    "MAGIC",
+    "PROTOCOL_REQUEST",
+    "PROTOCOL_RESPONSE",
+    "PROTOCOL_SUPPORT",
+    "SUPPORTED_VERSIONS",
+    "UNKNOWN",
+    "CotPolicy",
+    "Event",
+    "FramingError",
+    "Message",
+    "Point",
+    "StreamDecoder",
+    "TakControl",
+    "TakMessage",
+    "WireFormat",
+    "check_times",
+    "decode_message",
+    "encode_message",
+    "event_to_xml",
+    "format_time",
+    "frame",
+    "label_xml",
+    "parse_event",
+    "parse_time",
+    "protocol_response",
+    "protocol_support",
+    "requested_version",
+]

@@ -1,0 +1,232 @@
+"""The CoT XML codec: strict parsing through the hardened reader, canonical output."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from kizuna._xml import parse_xml
+from kizuna.cot._canon import attr, canonical
+from kizuna.cot._model import Event, Point
+from kizuna.errors import ParseError, ValidationError
+from kizuna.labels import (
+    STANAG_4774_NS,
+    Label,
+    PolicyTable,
+    default_table,
+    format_banner,
+    parse_banner,
+)
+from kizuna.labels import from_element as label_from_element
+from kizuna.labels import to_element as label_to_element
+
+__all__ = [
+    "KNOWN_DETAIL",
+    "CotPolicy",
+    "event_to_xml",
+    "format_time",
+    "label_xml",
+    "parse_event",
+    "parse_time",
+    "read_detail",
+]
+
+KNOWN_DETAIL = frozenset(
+    {
+        "contact", "__group", "precisionlocation", "status", "takv", "track", "remarks",
+        "link", "usericon", "color", "uid", "_flow-tags_", "archive", "strokeColor",
+        "strokeWeight", "fillColor", "labels_on", "height", "shape", "__chat", "chatgrp",
+        "marti", "dest", "sensor", "emergency", "__video", "fileshare", "ackrequest",
+        "__serverdestination", "creator", "__geofence", "bullseye", "TakControl",
+    }
+)  # fmt: skip
+_LABEL = "label"
+_STANAG = f"{{{STANAG_4774_NS}}}ConfidentialityLabel"
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?\Z")
+_TIME = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)?\Z"
+)
+_EVENT_ATTRS = ("version", "uid", "type", "time", "start", "stale", "how")
+_POINT_ATTRS = ("lat", "lon", "hae", "ce", "le")
+
+
+@dataclass(frozen=True, slots=True)
+class CotPolicy:
+    """What the node accepts: sizes, depth, and which detail elements it keeps.
+
+    Detail elements outside ``known`` are kept as opaque XML only when ``keep_unknown``
+    is set, and then only up to ``max_unknown_bytes`` per event; otherwise they are dropped.
+    """
+
+    max_event_bytes: int = 64 * 1024
+    max_depth: int = 16
+    max_elements: int = 1024
+    keep_unknown: bool = True
+    max_unknown_bytes: int = 8 * 1024
+    known: frozenset[str] = field(default=KNOWN_DETAIL)
+
+
+def parse_time(value: str, name: str) -> datetime:
+    """An xs:dateTime as CoT writes it; no offset means UTC; kept to the millisecond."""
+    m = _TIME.match(value)
+    if not m:
+        raise ValidationError(f"{value[:40]!r} is not an ISO 8601 time", field=name)
+    year, month, day, hour, minute, second, frac, zone = m.groups()
+    try:
+        stamp = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second),
+            int((frac or "0")[:3].ljust(3, "0")) * 1000,
+            tzinfo=UTC if zone in (None, "Z") else datetime.strptime(zone, "%z").tzinfo,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise ValidationError(f"{value[:40]!r} is not a valid time: {exc}", field=name) from exc
+    return stamp.astimezone(UTC)
+
+
+def format_time(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _number(value: str | None, name: str, default: float | None = None) -> float:
+    if value is None:
+        if default is None:
+            raise ValidationError("is required", field=name)
+        return default
+    value = value.strip()
+    if not _NUMBER.match(value):
+        raise ValidationError(f"{value[:40]!r} is not a decimal number", field=name)
+    return float(value)
+
+
+def _label_of(elem: ET.Element, table: PolicyTable) -> Label:
+    try:
+        if elem.tag == _STANAG:
+            return label_from_element(elem, table)
+        banner = elem.get("banner")
+        inner = list(elem)
+        if banner is not None and not inner:
+            return parse_banner(banner, table)
+        if banner is None and len(inner) == 1 and inner[0].tag == _STANAG:
+            return label_from_element(inner[0], table)
+    except ParseError as exc:
+        raise ValidationError(str(exc), field="detail.label") from exc
+    raise ValidationError("needs a banner or one STANAG 4774 label", field="detail.label")
+
+
+def read_detail(
+    detail: ET.Element | None, policy: CotPolicy, table: PolicyTable
+) -> tuple[str, Label | None]:
+    """Split a <detail> into canonical XML of its children and the label it carries."""
+    if detail is None:
+        return "", None
+    label: Label | None = None
+    parts: list[str] = []
+    unknown = 0
+    for child in detail:
+        if child.tag in (_LABEL, _STANAG):
+            if label is not None:
+                raise ValidationError("carries more than one label", field="detail.label")
+            label = _label_of(child, table)
+            continue
+        xml = canonical(child)
+        if child.tag not in policy.known:
+            if not policy.keep_unknown:
+                continue
+            unknown += len(xml)
+            if unknown > policy.max_unknown_bytes:
+                raise ValidationError(
+                    f"unknown elements exceed {policy.max_unknown_bytes} bytes", field="detail"
+                )
+        parts.append(xml)
+    return "".join(parts), label
+
+
+def _event_of(root: ET.Element, policy: CotPolicy, table: PolicyTable) -> Event:
+    if root.tag != "event":
+        raise ParseError(f"root element is {root.tag[:40]!r}, not 'event'")
+    a = root.attrib
+    for name in _EVENT_ATTRS[1:]:
+        if name not in a:
+            raise ValidationError("is required", field=name)
+    points = [c for c in root if c.tag == "point"]
+    details = [c for c in root if c.tag == "detail"]
+    others = [c.tag for c in root if c.tag not in ("point", "detail")]
+    if len(points) != 1:
+        raise ValidationError(f"an event needs one point, found {len(points)}", field="point")
+    if len(details) > 1 or others:
+        raise ValidationError("an event holds one point and at most one detail", field="event")
+    p = points[0].attrib
+    point = Point(
+        _number(p.get("lat"), "point.lat"),
+        _number(p.get("lon"), "point.lon"),
+        *(_number(p.get(n), f"point.{n}", 9999999.0) for n in _POINT_ATTRS[2:]),
+    )
+    detail, label = read_detail(details[0] if details else None, policy, table)
+    return Event(
+        uid=a["uid"],
+        type=a["type"],
+        time=parse_time(a["time"], "time"),
+        start=parse_time(a["start"], "start"),
+        stale=parse_time(a["stale"], "stale"),
+        point=point,
+        how=a["how"],
+        detail=detail,
+        label=label,
+        access=a.get("access", ""),
+        qos=a.get("qos", ""),
+        opex=a.get("opex", ""),
+    )
+
+
+def parse_event(
+    data: bytes | str, policy: CotPolicy | None = None, table: PolicyTable | None = None
+) -> Event:
+    """Parse one CoT <event>; ParseError for bad XML, ValidationError naming a bad field."""
+    policy = policy or _DEFAULT_POLICY
+    root = parse_xml(
+        data,
+        max_bytes=policy.max_event_bytes,
+        max_depth=policy.max_depth,
+        max_elements=policy.max_elements,
+    )
+    return _event_of(root, policy, table or default_table())
+
+
+def label_xml(label: Label, table: PolicyTable) -> str:
+    """A label as a detail child: the banner when it has one, else STANAG 4774 XML."""
+    if not label.categories and (label.rel_to is None or label.rel_to):
+        return f'<label banner="{attr(format_banner(label, table))}"/>'
+    return canonical(label_to_element(label, table))
+
+
+def _num(value: float) -> str:
+    return repr(value)
+
+
+def event_to_xml(event: Event, table: PolicyTable | None = None) -> bytes:
+    """The canonical XML form: fixed attribute order, shortest round-trip numbers."""
+    e, p = event, event.point
+    head = (
+        f'<event version="2.0" uid="{attr(e.uid)}" type="{e.type}" '
+        f'time="{format_time(e.time)}" start="{format_time(e.start)}" '
+        f'stale="{format_time(e.stale)}" how="{e.how}"'
+    )
+    extra = "".join(
+        f' {n}="{attr(v)}"'
+        for n, v in (("access", e.access), ("qos", e.qos), ("opex", e.opex))
+        if v
+    )
+    point = (
+        f'<point lat="{_num(p.lat)}" lon="{_num(p.lon)}" hae="{_num(p.hae)}" '
+        f'ce="{_num(p.ce)}" le="{_num(p.le)}"/>'
+    )
+    inner = e.detail
+    if e.label is not None:
+        inner = label_xml(e.label, table or default_table()) + inner
+    detail = f"<detail>{inner}</detail>" if inner else ""
+    return f"{head}{extra}>{point}{detail}</event>".encode()
+
+
+_DEFAULT_POLICY = CotPolicy()

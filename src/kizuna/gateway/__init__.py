@@ -1,0 +1,81 @@
+"""The alliance gateway: a guard in the cross-domain sense between national nodes, with a
+tamper-evident audit log, the originators' sanitisation rules, a hold queue for humans and a
+reciprocity ledger."""
+
+from kizuna.gateway._audit import AuditEntry, AuditLog, AuditRow, AuditSink, Checkpoint
+from kizuna.gateway._config import GatewayFile, Partner, build_gateway, load_gateway_file
+from kizuna.gateway._cot import CotItemCodec, category_of
+from kizuna.gateway._db import GatewayDb, HeldItem, Received
+from kizuna.gateway._envelope import Envelope, open_envelope, seal
+from kizuna.gateway._gateway import Gateway, GatewayConfig
+from kizuna.gateway._guard import Filter, Guard, GuardReason, Outcome, Verdict, Work
+from kizuna.gateway._item import Item, ItemCodec, JsonItemCodec
+from kizuna.gateway._keys import KeyRing, Signer, generate_keys
+from kizuna.gateway._ledger import Ledger, Tally
+from kizuna.gateway._merkle import (
+    MerkleTree,
+    leaf_hash,
+    node_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from kizuna.gateway._pipelines import inbound_guard, outbound_guard
+from kizuna.gateway._rules import Action, Rule, RuleSet, coarsen, load_rules, parse_rules
+from kizuna.gateway._serve import GatewayServer, admin_address, serve_forever, verdict_json
+from kizuna.gateway._verify import VerifyReport, countersign, verify_log
+
+__all__ = [
+    "Action",
+    "AuditEntry",
+    "AuditLog",
+    "AuditRow",
+    "AuditSink",
+    "Checkpoint",
+    "CotItemCodec",
+    "Envelope",
+    "Filter",
+    "Gateway",
+    "GatewayConfig",
+    "GatewayDb",
+    "GatewayFile",
+    "GatewayServer",
+    "Guard",
+    "GuardReason",
+    "HeldItem",
+    "Item",
+    "ItemCodec",
+    "JsonItemCodec",
+    "KeyRing",
+    "Ledger",
+    "MerkleTree",
+    "Outcome",
+    "Partner",
+    "Received",
+    "Rule",
+    "RuleSet",
+    "Signer",
+    "Tally",
+    "Verdict",
+    "VerifyReport",
+    "Work",
+    "admin_address",
+    "build_gateway",
+    "category_of",
+    "coarsen",
+    "countersign",
+    "generate_keys",
+    "inbound_guard",
+    "leaf_hash",
+    "load_gateway_file",
+    "load_rules",
+    "node_hash",
+    "open_envelope",
+    "outbound_guard",
+    "parse_rules",
+    "seal",
+    "serve_forever",
+    "verdict_json",
+    "verify_consistency",
+    "verify_inclusion",
+    "verify_log",
+]

@@ -1,0 +1,151 @@
+"""A gateway's configuration file and the builder that wires one from it (at the edge, never at
+import). Adding a partner (KOR) is a ``[partners.KOR]`` table and its public key: no code."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from kizuna.bus import SqliteBus
+from kizuna.clock import Clock
+from kizuna.errors import ConfigError
+from kizuna.gateway._cot import CotItemCodec
+from kizuna.gateway._db import GatewayDb
+from kizuna.gateway._gateway import Gateway, GatewayConfig
+from kizuna.gateway._item import ItemCodec, JsonItemCodec
+from kizuna.gateway._keys import KeyRing, Signer
+from kizuna.gateway._rules import load_rules
+from kizuna.roadmap import Tier, assess, latest, load_assessments, load_catalogue
+
+__all__ = ["GatewayFile", "Partner", "build_gateway", "load_gateway_file"]
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    nation: str
+    host: str
+    port: int
+    tier: Tier | None  # None: computed from the roadmap assessments
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayFile:
+    nation: str
+    data_dir: Path
+    key: Path
+    keys_dir: Path
+    host: str
+    port: int
+    partners: MappingProxyType[str, Partner]
+    rules: Path | None = None
+    catalogue: Path | None = None
+    assessments: Path | None = None
+    max_bytes: int = 64 * 1024
+    node: tuple[str, int] | None = None  # the national node's loopback TCP listener
+    codec: str = "json"  # "cot" beside a node
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "gateway.db"
+
+    @property
+    def bus_path(self) -> Path:
+        return self.data_dir / "bus.db"
+
+
+def _addr(text: object, where: str) -> tuple[str, int]:
+    if not isinstance(text, str) or ":" not in text:
+        raise ConfigError("must be HOST:PORT", field=where)
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"bad port in {text!r}", field=where)
+    return host, int(port)
+
+
+def _partner(nation: str, raw: Any) -> Partner:
+    where = f"partners.{nation}"
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a table", field=where)
+    host, port = _addr(raw.get("address", "127.0.0.1:0"), f"{where}.address")
+    tier = raw.get("tier")
+    if tier is not None and tier not in Tier.__members__:
+        raise ConfigError(f"unknown tier {tier!r}", field=f"{where}.tier")
+    return Partner(nation, host, port, Tier[tier] if tier else None)
+
+
+def load_gateway_file(path: Path) -> GatewayFile:
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", field=str(path)) from exc
+    base = path.parent
+
+    def rel(key: str, default: str | None = None) -> Path | None:
+        value = doc.get(key, default)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ConfigError("must be a path", field=key)
+        return base / value
+
+    nation = doc.get("nation")
+    if not isinstance(nation, str) or not nation:
+        raise ConfigError("is required", field="nation")
+    host, port = _addr(doc.get("listen", "127.0.0.1:0"), "listen")
+    partners = {n: _partner(n, raw) for n, raw in doc.get("partners", {}).items()}
+    node = doc.get("node")
+    if node is not None and not isinstance(node, dict):
+        raise ConfigError("must be a table", field="node")
+    node_addr = _addr(node.get("address"), "node.address") if node else None
+    codec = doc.get("codec", "cot" if node else "json")
+    if codec not in ("cot", "json"):
+        raise ConfigError(f"unknown codec {codec!r} (cot or json)", field="codec")
+    return GatewayFile(
+        nation=nation,
+        data_dir=rel("data_dir", nation.lower()) or base,
+        key=rel("key", f"keys/{nation}.key") or base,
+        keys_dir=rel("keys_dir", "keys") or base,
+        host=host,
+        port=port,
+        partners=MappingProxyType(partners),
+        rules=rel("rules"),
+        catalogue=rel("catalogue"),
+        assessments=rel("assessments"),
+        max_bytes=int(doc.get("max_bytes", 64 * 1024)),
+        node=node_addr,
+        codec=codec,
+    )
+
+
+def build_gateway(
+    cfg: GatewayFile, clock: Clock, codec: ItemCodec | None = None
+) -> tuple[Gateway, GatewayDb, SqliteBus]:
+    """Open the databases and keys a configuration names and wire the gateway."""
+    catalogue = load_catalogue(cfg.catalogue)
+    assessments = load_assessments(catalogue, cfg.assessments)
+    today: date = clock.now().date()
+    tiers = {
+        n: p.tier
+        if p.tier is not None
+        else assess(catalogue, n, latest(assessments, n, today)).tier
+        for n, p in cfg.partners.items()
+    }
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    db = GatewayDb(cfg.db_path)
+    bus = SqliteBus(cfg.bus_path, clock=clock)
+    gw = Gateway(
+        GatewayConfig(cfg.nation, tiers, max_bytes=cfg.max_bytes),
+        signer=Signer.load(cfg.nation, cfg.key),
+        ring=KeyRing.load_dir(cfg.keys_dir),
+        db=db,
+        bus=bus,
+        codec=codec or (CotItemCodec(cfg.nation) if cfg.codec == "cot" else JsonItemCodec()),
+        tier_rules=catalogue.tiers,
+        rules=load_rules(cfg.rules),
+        clock=clock,
+    )
+    return gw, db, bus

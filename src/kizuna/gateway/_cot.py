@@ -1,0 +1,95 @@
+"""CoT XML as the guard's item: strict parsing and canonical output through ``kizuna.cot``.
+
+Two things the guard needs are not CoT fields: the originating nation and the item's
+category. They travel in one detail element, ``<__kizuna origin="USA" category="track"/>``;
+an event from the local node without it is the home nation's, with a category taken from its
+CoT type (a: track, b: picture, t: plan, anything else: liaison).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from kizuna._xml import parse_xml
+from kizuna.cot import CotPolicy, Event, Point, event_to_xml, parse_event
+from kizuna.cot._canon import attr, canonical
+from kizuna.errors import ParseError, ValidationError
+from kizuna.gateway._item import Item
+from kizuna.labels import PolicyTable, default_table, format_banner, parse_banner
+
+__all__ = ["CotItemCodec", "category_of"]
+
+_TAG = "__kizuna"
+_CATEGORY = {"a": "track", "b": "picture", "t": "plan"}
+
+
+def category_of(cot_type: str) -> str:
+    return _CATEGORY.get(cot_type.split("-", 1)[0], "liaison")
+
+
+class CotItemCodec:
+    """``home``: the nation of the node this gateway stands beside."""
+
+    def __init__(
+        self, home: str, table: PolicyTable | None = None, policy: CotPolicy | None = None
+    ) -> None:
+        self.home = home
+        self.table = table or default_table()
+        self.policy = policy or CotPolicy()
+
+    def decode(self, data: bytes) -> Item:
+        try:
+            event = parse_event(data, self.policy, self.table)
+            children = self._children(event.detail)
+        except ValidationError as exc:
+            raise ParseError(f"cot: {exc}") from exc
+        if event.label is not None and event.label.categories:
+            # the guard's label is a banner, which cannot carry STANAG categories: dropping
+            # them would widen access, so such an item does not cross at all
+            raise ParseError("cot: a label with STANAG categories cannot cross the gateway")
+        origin, category = self.home, category_of(event.type)
+        detail: list[tuple[str, str]] = []
+        callsign = ""
+        for child in children:
+            if child.tag == _TAG:
+                origin = child.get("origin", origin)
+                category = child.get("category", category)
+                continue
+            if child.tag == "contact":
+                callsign = child.get("callsign", "")
+            detail.append((child.tag, canonical(child)))
+        p = event.point
+        return Item(
+            uid=event.uid, type=event.type, origin=origin, time=event.time,
+            lat=p.lat, lon=p.lon, hae=p.hae, ce=p.ce, le=p.le,
+            label=format_banner(event.label, self.table) if event.label else "",
+            category=category, callsign=callsign, detail=tuple(detail),
+            start=event.start, stale=event.stale, how=event.how,
+        )  # fmt: skip
+
+    def _children(self, detail: str) -> list[ET.Element]:
+        if not detail:
+            return []
+        root = parse_xml(
+            f"<detail>{detail}</detail>",
+            max_bytes=self.policy.max_event_bytes,
+            max_depth=self.policy.max_depth,
+            max_elements=self.policy.max_elements,
+        )
+        return list(root)
+
+    def encode(self, item: Item) -> bytes:
+        """Canonical CoT XML, with origin and category in their own detail element."""
+        parts = [xml for tag, xml in item.detail if tag != _TAG]
+        parts.append(f'<{_TAG} category="{attr(item.category)}" origin="{attr(item.origin)}"/>')
+        try:
+            label = parse_banner(item.label, self.table) if item.label else None
+            event = Event(
+                uid=item.uid, type=item.type, time=item.time,
+                start=item.start or item.time, stale=item.stale or item.time,
+                point=Point(item.lat, item.lon, item.hae, item.ce, item.le),
+                how=item.how, detail="".join(parts), label=label,
+            )  # fmt: skip
+        except ValidationError as exc:
+            raise ParseError(f"cot: {exc}") from exc
+        return event_to_xml(event, self.table)

@@ -1,0 +1,177 @@
+"""The gateway's own SQLite file: audit rows, checkpoints (ours and the partner's we
+countersigned), the hold queue and the message ids already accepted inbound."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kizuna.errors import StoreError
+from kizuna.gateway._audit import AuditRow, AuditSink, Checkpoint
+
+__all__ = ["GatewayDb", "HeldItem", "Received"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, data BLOB NOT NULL, chain BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    log_id TEXT NOT NULL, size INTEGER NOT NULL, root BLOB NOT NULL, chain BLOB NOT NULL,
+    at TEXT NOT NULL, signer TEXT NOT NULL, signature BLOB NOT NULL,
+    cosigner TEXT NOT NULL, cosignature BLOB NOT NULL,
+    PRIMARY KEY (log_id, size, cosigner)
+);
+CREATE TABLE IF NOT EXISTS holds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, partner TEXT NOT NULL, uid TEXT NOT NULL,
+    data BLOB NOT NULL, rule TEXT NOT NULL, at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'held'
+);
+CREATE TABLE IF NOT EXISTS seen (msg_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS received (
+    msg_id TEXT PRIMARY KEY, origin TEXT NOT NULL, uid TEXT NOT NULL, label TEXT NOT NULL,
+    data BLOB NOT NULL, at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class HeldItem:
+    id: int
+    partner: str
+    uid: str
+    data: bytes
+    rule: str
+    at: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    msg_id: str
+    origin: str
+    uid: str
+    label: str
+    data: bytes
+    at: str
+
+
+class GatewayDb(AuditSink):
+    def __init__(self, path: Path | str = ":memory:") -> None:
+        self.path = str(path)
+        self._next_seq: int | None = None
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open gateway database {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _run(self, what: str, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot {what} in {self.path}: {exc}") from exc
+
+    # -- audit -----------------------------------------------------------------------------
+
+    def write(self, rows: Sequence[AuditRow]) -> None:
+        if self._next_seq is None:
+            (top,) = self._run("find the audit tail", "SELECT MAX(seq) FROM audit").fetchone()
+            self._next_seq = 0 if top is None else int(top) + 1
+        start = self._next_seq
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT INTO audit VALUES (?, ?, ?)",
+                    [(start + i, r.data, r.chain) for i, r in enumerate(rows)],
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot append audit rows in {self.path}: {exc}") from exc
+        self._next_seq = start + len(rows)
+
+    def rows(self) -> list[AuditRow]:
+        cur = self._run("read audit rows", "SELECT data, chain FROM audit ORDER BY seq")
+        return [AuditRow(bytes(d), bytes(c)) for d, c in cur]
+
+    def save_checkpoint(self, cp: Checkpoint) -> None:
+        self._run(
+            "save a checkpoint",
+            "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                cp.log_id, cp.size, cp.root, cp.chain, cp.at,
+                cp.signer, cp.signature, cp.cosigner, cp.cosignature,
+            ),
+        )  # fmt: skip
+
+    def checkpoints(self, log_id: str | None = None) -> list[Checkpoint]:
+        cur = self._run(
+            "read checkpoints",
+            "SELECT * FROM checkpoints WHERE ? IS NULL OR log_id = ? ORDER BY size",
+            (log_id, log_id),
+        )
+        return [
+            Checkpoint(lid, size, bytes(root), bytes(chain), at, s, bytes(sig), cs, bytes(csig))
+            for lid, size, root, chain, at, s, sig, cs, csig in cur
+        ]
+
+    # -- holds -----------------------------------------------------------------------------
+
+    def hold(self, partner: str, uid: str, data: bytes, rule: str, at: str) -> int:
+        cur = self._run(
+            "hold an item",
+            "INSERT INTO holds (partner, uid, data, rule, at) VALUES (?, ?, ?, ?, ?)",
+            (partner, uid, data, rule, at),
+        )
+        return int(cur.lastrowid or 0)
+
+    def holds(self, state: str | None = "held") -> list[HeldItem]:
+        cur = self._run(
+            "list holds",
+            "SELECT id, partner, uid, data, rule, at, state FROM holds "
+            "WHERE ? IS NULL OR state = ? ORDER BY id",
+            (state, state),
+        )
+        return [HeldItem(i, p, u, bytes(d), r, a, s) for i, p, u, d, r, a, s in cur]
+
+    def get_hold(self, hold_id: int) -> HeldItem | None:
+        found = [h for h in self.holds(None) if h.id == hold_id]
+        return found[0] if found else None
+
+    def settle(self, hold_id: int, state: str) -> None:
+        self._run("settle a hold", "UPDATE holds SET state = ? WHERE id = ?", (state, hold_id))
+
+    # -- inbound replay --------------------------------------------------------------------
+
+    def seen(self, msg_id: str) -> bool:
+        cur = self._run("look up a message id", "SELECT 1 FROM seen WHERE msg_id = ?", (msg_id,))
+        return cur.fetchone() is not None
+
+    def mark_seen(self, msg_id: str, at: str) -> None:
+        self._run("record a message id", "INSERT OR IGNORE INTO seen VALUES (?, ?)", (msg_id, at))
+
+    # -- items accepted from the partner ---------------------------------------------------
+
+    def accept(self, r: Received) -> None:
+        """Store an accepted item with its origin; the id is marked seen in the same commit."""
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.execute(
+                    "INSERT INTO received VALUES (?, ?, ?, ?, ?, ?)",
+                    (r.msg_id, r.origin, r.uid, r.label, r.data, r.at),
+                )
+                self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (r.msg_id, r.at))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot store received item {r.msg_id}: {exc}") from exc
+
+    def received(self) -> list[Received]:
+        cur = self._run(
+            "read received items",
+            "SELECT msg_id, origin, uid, label, data, at FROM received ORDER BY rowid",
+        )
+        return [Received(m, o, u, lb, bytes(d), a) for m, o, u, lb, d, a in cur]

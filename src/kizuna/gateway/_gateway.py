@@ -1,0 +1,230 @@
+"""The gateway service: guard, audit, hold queue, tiers and the bus, wired together.
+
+Every decision is appended to the audit log and the log is made durable before anything it
+records is acted on (published, stored, settled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from hashlib import sha256
+
+from kizuna.bus import Bus, subject
+from kizuna.clock import Clock
+from kizuna.errors import KizunaError
+from kizuna.gateway._audit import AuditLog, Checkpoint
+from kizuna.gateway._db import GatewayDb, HeldItem, Received
+from kizuna.gateway._envelope import seal
+from kizuna.gateway._guard import GuardReason, Outcome, Verdict, Work
+from kizuna.gateway._item import ItemCodec
+from kizuna.gateway._keys import KeyRing, Signer
+from kizuna.gateway._ledger import Ledger
+from kizuna.gateway._pipelines import inbound_guard, outbound_guard
+from kizuna.gateway._rules import RuleSet
+from kizuna.gateway._verify import countersign
+from kizuna.labels import Decider
+from kizuna.roadmap import Tier, TierRule
+
+__all__ = ["Gateway", "GatewayConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    nation: str
+    tiers: Mapping[str, Tier]  # the tier each partner holds now
+    max_bytes: int = 64 * 1024
+    replay_window: timedelta = timedelta(days=1)
+    partner_max_rank: int = 3
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        signer: Signer,
+        ring: KeyRing,
+        db: GatewayDb,
+        bus: Bus,
+        codec: ItemCodec,
+        tier_rules: Mapping[Tier, TierRule],
+        rules: RuleSet,
+        clock: Clock,
+        decider: Decider | None = None,
+    ) -> None:
+        self.nation = config.nation
+        self._tiers = dict(config.tiers)
+        self._signer, self._ring, self._db, self._bus = signer, ring, db, bus
+        self._clock = clock
+        self.codec = codec
+        decider = decider or Decider()
+        self.audit = AuditLog(config.nation, db, db.rows())
+        self.ledger = Ledger()
+        recorded: dict[str, str] = {}
+        for i in range(len(self.audit)):
+            e = self.audit.entry(i)
+            self.ledger.add(e)
+            if e.event == "tier":
+                recorded[e.partner] = e.outcome
+        self.outbound = outbound_guard(
+            config.nation, codec, decider, tier_rules, rules, max_bytes=config.max_bytes
+        )
+        self.inbound = inbound_guard(
+            config.nation, codec, decider, ring.verify, db.seen,
+            max_bytes=config.max_bytes * 3 // 2, window=config.replay_window,
+            partner_max_rank=config.partner_max_rank,
+        )  # fmt: skip
+        for partner, tier in self._tiers.items():  # the tier in force at start is on record
+            if recorded.get(partner) != tier.name:
+                was = recorded.get(partner, "none")
+                self._audit_tier(partner, tier, f"{was} -> {tier.name}: at start")
+
+    def _now(self) -> str:
+        return self._clock.now().isoformat()
+
+    def tier(self, partner: str) -> Tier | None:
+        return self._tiers.get(partner)
+
+    def _record(self, event: str, v: Verdict, detail: str = "") -> int:
+        w, item = v.work, v.work.item
+        data = w.out or w.raw
+        entry = self.audit.append(
+            w.at.isoformat(), event, w.partner,
+            item.uid if item else (w.envelope.msg_id if w.envelope else ""),
+            v.outcome.value, reasons=tuple(r.value for r in v.reasons),
+            label=item.label if item else "", category=item.category if item else "",
+            digest=sha256(data).hexdigest(),
+            detail=detail or (f"{v.stage}: {v.error}" if v.error else v.stage),
+        )  # fmt: skip
+        self.ledger.add(entry)
+        return entry.seq
+
+    # -- outbound --------------------------------------------------------------------------
+
+    async def offer(self, raws: Sequence[bytes], partner: str) -> list[Verdict]:
+        """Judge a batch for one partner; audit it durably; publish what may leave."""
+        at = self._clock.now()
+        verdicts, out = [], []
+        for raw in raws:
+            v = self.outbound.run(Work(raw, partner, self._tiers.get(partner), at))
+            detail = ""
+            if v.outcome is Outcome.HOLD:
+                rule = v.work.rule.id if v.work.rule else ""
+                uid = v.work.item.uid if v.work.item else ""
+                hold_id = self._db.hold(partner, uid, raw, rule, at.isoformat())
+                detail = f"hold {hold_id} by rule {rule}"
+            seq = self._record("outbound", v, detail)
+            verdicts.append(v)
+            if v.released:
+                out.append((seq, v.work.out))
+        self.audit.flush()
+        for seq, data in out:
+            await self._publish(partner, seq, data)
+        return verdicts
+
+    async def _publish(self, partner: str, seq: int, data: bytes) -> None:
+        msg_id = f"{self.nation}-{partner}-{sha256(data).hexdigest()[:32]}"
+        env = seal(
+            self._signer, msg_id=msg_id, receiver=partner, sent_at=self._now(),
+            audit_seq=seq, item=data,
+        )  # fmt: skip
+        await self._bus.publish(subject("out", partner), env.encode(), msg_id=msg_id)
+
+    def set_tier(self, partner: str, tier: Tier, why: str = "") -> bool:
+        """Takes effect for the next item; audited. False when nothing changed."""
+        before = self._tiers.get(partner)
+        if before is tier:
+            return False
+        self._tiers[partner] = tier
+        was = before.name if before is not None else "none"
+        self._audit_tier(partner, tier, f"{was} -> {tier.name}: {why}")
+        return True
+
+    def _audit_tier(self, partner: str, tier: Tier, detail: str) -> None:
+        self.audit.append(self._now(), "tier", partner, "", tier.name, detail=detail)
+        self.audit.flush()
+
+    # -- holds -----------------------------------------------------------------------------
+
+    def holds(self) -> list[HeldItem]:
+        return self._db.holds()
+
+    def _held(self, hold_id: int) -> HeldItem:
+        h = self._db.get_hold(hold_id)
+        if h is None or h.state != "held":
+            raise KizunaError(f"hold {hold_id}: no such item waiting")
+        return h
+
+    async def approve(self, hold_id: int, by: str) -> Verdict:
+        """A human of the originator releases a held item: it passes every other filter again,
+        under the partner's tier as it is now."""
+        h = self._held(hold_id)
+        work = Work(h.data, h.partner, self._tiers.get(h.partner), self._clock.now(), approved=True)
+        v = self.outbound.run(work)
+        seq = self._record("approve", v, f"hold {hold_id} approved by {by}")
+        self.audit.flush()
+        self._db.settle(hold_id, "released" if v.released else "denied")
+        if v.released:
+            await self._publish(h.partner, seq, v.work.out)
+        return v
+
+    def reject(self, hold_id: int, by: str) -> Verdict:
+        h = self._held(hold_id)
+        work = Work(h.data, h.partner, self._tiers.get(h.partner), self._clock.now())
+        v = Verdict.deny("originator", work, GuardReason.DENY_REJECTED_BY_ORIGINATOR)
+        self._record("reject", v, f"hold {hold_id} rejected by {by}")
+        self.audit.flush()
+        self._db.settle(hold_id, "rejected")
+        return v
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    def receive(self, data: bytes, partner: str) -> Verdict:
+        """Judge what a partner sent; store it with its origin only if every check passes."""
+        v = self.inbound.run(Work(data, partner, self._tiers.get(partner), self._clock.now()))
+        self._record("inbound", v)
+        self.audit.flush()
+        if v.released and v.work.envelope is not None and v.work.item is not None:
+            env, item = v.work.envelope, v.work.item
+            self._db.accept(
+                Received(env.msg_id, item.origin, item.uid, item.label, v.work.out, self._now())
+            )
+        return v
+
+    def refuse_frame(self, why: str, *, too_large: bool) -> None:
+        """A partner connection broke the framing (an oversized or cut frame): on the record,
+        though no sender can be named."""
+        work = Work(b"", "?", None, self._clock.now())
+        reason = GuardReason.DENY_TOO_LARGE if too_large else GuardReason.DENY_PARSE
+        v = Verdict.deny("frame", work, reason, error=why)
+        self._record("inbound", v)
+        self.audit.flush()
+
+    def received(self) -> list[Received]:
+        return self._db.received()
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def checkpoint(self) -> tuple[Checkpoint, list[bytes], int]:
+        """Sign the current tree head; with the consistency proof from the last checkpoint
+        the partner countersigned."""
+        held = [c for c in self._db.checkpoints(self.nation) if c.cosigner]
+        last = held[-1].size if held else 0
+        cp = self.audit.checkpoint(self._signer, self._now())
+        proof = self.audit.consistency_proof(last, cp.size) if 0 < last <= cp.size else []
+        return cp, proof, last
+
+    def witness(self, cp: Checkpoint, proof: Sequence[bytes]) -> Checkpoint:
+        """Countersign a partner's checkpoint after checking it extends what we hold."""
+        held = [c for c in self._db.checkpoints(cp.log_id) if c.cosigner == self._signer.name]
+        signed = countersign(cp, proof, held[-1] if held else None, self._ring, self._signer)
+        self._db.save_checkpoint(signed)
+        return signed
+
+    def keep(self, cp: Checkpoint) -> None:
+        """Keep our checkpoint as the partner countersigned it."""
+        if cp.log_id != self.nation or not cp.cosignature_ok(self._ring):
+            raise KizunaError(f"checkpoint {cp.log_id}/{cp.size}: countersignature does not verify")
+        self._db.save_checkpoint(cp)

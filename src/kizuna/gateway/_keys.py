@@ -1,0 +1,111 @@
+"""Ed25519 signing keys for gateways: one private key per gateway, public keys in a key ring.
+
+Keys live in files the operator creates (``kizuna gateway keygen``); none are shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from kizuna.errors import ConfigError
+
+__all__ = ["KeyRing", "Signer", "generate_keys"]
+
+
+class Signer:
+    """A named Ed25519 private key."""
+
+    def __init__(self, name: str, key: Ed25519PrivateKey) -> None:
+        self.name = name
+        self._key = key
+
+    @classmethod
+    def generate(cls, name: str) -> Signer:
+        return cls(name, Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load(cls, name: str, path: Path) -> Signer:
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read private key: {exc}", field=str(path)) from exc
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ConfigError("not an Ed25519 private key", field=str(path))
+        return cls(name, key)
+
+    def sign(self, data: bytes) -> bytes:
+        return self._key.sign(data)
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self._key.public_key()
+
+    def public_raw(self) -> bytes:
+        return self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+class KeyRing:
+    """Public keys by signer name: whom this gateway believes."""
+
+    def __init__(self, keys: Mapping[str, Ed25519PublicKey] | None = None) -> None:
+        self._keys: dict[str, Ed25519PublicKey] = dict(keys or {})
+
+    @classmethod
+    def of(cls, *signers: Signer) -> KeyRing:
+        return cls({s.name: s.public for s in signers})
+
+    @classmethod
+    def load_dir(cls, directory: Path) -> KeyRing:
+        """Every ``NAME.pub`` (PEM) in a directory."""
+        keys: dict[str, Ed25519PublicKey] = {}
+        for path in sorted(directory.glob("*.pub")):
+            try:
+                key = serialization.load_pem_public_key(path.read_bytes())
+            except ValueError as exc:
+                raise ConfigError(f"cannot read public key: {exc}", field=str(path)) from exc
+            if not isinstance(key, Ed25519PublicKey):
+                raise ConfigError("not an Ed25519 public key", field=str(path))
+            keys[path.stem] = key
+        return cls(keys)
+
+    @property
+    def names(self) -> Mapping[str, Ed25519PublicKey]:
+        return MappingProxyType(self._keys)
+
+    def verify(self, name: str, signature: bytes, data: bytes) -> bool:
+        key = self._keys.get(name)
+        if key is None:
+            return False
+        try:
+            key.verify(signature, data)
+        except InvalidSignature:
+            return False
+        return True
+
+
+def generate_keys(name: str, directory: Path) -> tuple[Path, Path]:
+    """Write ``NAME.key`` (private, mode 0600) and ``NAME.pub`` into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    private = directory / f"{name}.key"
+    public = directory / f"{name}.pub"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    private.chmod(0o600)
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public

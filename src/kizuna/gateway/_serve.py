@@ -1,0 +1,273 @@
+"""A serving gateway: the partner listener, one forwarder per partner draining the durable
+outbound queue in order, periodic checkpoint exchange, and a loopback-only admin port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import signal
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from kizuna.bus import SqliteBus, subject
+from kizuna.clock import Clock
+from kizuna.errors import KizunaError, ParseError, TransportError
+from kizuna.gateway._bridge import NodeBridge
+from kizuna.gateway._config import GatewayFile, Partner, build_gateway
+from kizuna.gateway._db import GatewayDb
+from kizuna.gateway._envelope import open_envelope
+from kizuna.gateway._gateway import Gateway
+from kizuna.gateway._guard import Verdict
+from kizuna.gateway._link import (
+    MAX_FRAME,
+    checkpoint_from_wire,
+    checkpoint_to_wire,
+    read_frame,
+    request,
+    write_frame,
+)
+from kizuna.roadmap import Tier
+
+__all__ = ["GatewayServer", "admin_address", "serve_forever", "verdict_json"]
+
+log = logging.getLogger("kizuna.gateway")
+Handler = Callable[[bytes], Coroutine[Any, Any, bytes]]
+
+
+def verdict_json(v: Verdict) -> dict[str, object]:
+    item = v.work.item
+    return {
+        "uid": item.uid if item else None,
+        "outcome": v.outcome.value,
+        "reasons": [r.value for r in v.reasons],
+        "stage": v.stage,
+    }
+
+
+def admin_address(data_dir: Path) -> tuple[str, int] | None:
+    """Where a serving gateway's admin port is, if one is serving from ``data_dir``."""
+    lock = data_dir / "gateway.lock"
+    if not lock.exists():
+        return None
+    with lock.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            host, _, port = (data_dir / "admin.addr").read_text().strip().rpartition(":")
+            return host, int(port)
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return None
+
+
+class GatewayServer:
+    def __init__(
+        self, cfg: GatewayFile, clock: Clock, *, checkpoint_every: float = 5.0, retry: float = 0.5
+    ) -> None:
+        self.cfg = cfg
+        self._clock = clock
+        self._every = checkpoint_every
+        self._retry = retry
+        self.gw: Gateway
+        self._db: GatewayDb
+        self._bus: SqliteBus
+        self._servers: list[asyncio.Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock: Any = None
+        self.bridge: NodeBridge | None = None
+        self.port = 0
+        self.admin_port = 0
+        self.dropped_frames = 0
+
+    async def start(self) -> None:
+        self.cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = (self.cfg.data_dir / "gateway.lock").open("a")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise KizunaError(f"a gateway already serves from {self.cfg.data_dir}") from exc
+        self.gw, self._db, self._bus = build_gateway(self.cfg, self._clock)
+        partner = await asyncio.start_server(
+            self._serving(self._on_partner, audited=True), self.cfg.host, self.cfg.port
+        )
+        admin = await asyncio.start_server(self._serving(self._on_admin), "127.0.0.1", 0)
+        self._servers = [partner, admin]
+        self.port = partner.sockets[0].getsockname()[1]
+        self.admin_port = admin.sockets[0].getsockname()[1]
+        (self.cfg.data_dir / "admin.addr").write_text(f"127.0.0.1:{self.admin_port}\n")
+        for p in self.cfg.partners.values():
+            self._tasks.append(asyncio.create_task(self._forward(p)))
+        if self.cfg.node is not None:
+            self.bridge = NodeBridge(
+                *self.cfg.node, nation=self.cfg.nation, codec=self.gw.codec,
+                offer=self._offer_all, backlog=lambda: [r.data for r in self.gw.received()],
+                retry=self._retry,
+            )  # fmt: skip
+            self._tasks.append(asyncio.create_task(self.bridge.run()))
+        self._tasks.append(asyncio.create_task(self._checkpoints()))
+        log.info("gateway %s serving on %s:%s", self.cfg.nation, self.cfg.host, self.port)
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        for s in self._servers:
+            s.close()
+            await s.wait_closed()
+        await self._bus.close()
+        self._db.close()
+        with contextlib.suppress(OSError):
+            (self.cfg.data_dir / "admin.addr").unlink()
+        if self._lock is not None:
+            self._lock.close()
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def _serving(
+        self, handle: Handler, *, audited: bool = False
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while (frame := await read_frame(reader, MAX_FRAME)) is not None:
+                    write_frame(writer, await handle(frame))
+                    await writer.drain()
+            except (TransportError, OSError) as exc:
+                self.dropped_frames += 1
+                log.warning("closing a connection: %s", exc)
+                if audited and isinstance(exc, TransportError):
+                    peer = writer.get_extra_info("peername")
+                    too_large = "limit" in str(exc)
+                    self.gw.refuse_frame(f"{peer[0] if peer else '?'}: {exc}", too_large=too_large)
+            finally:
+                writer.close()
+
+        return serve
+
+    async def _on_partner(self, frame: bytes) -> bytes:
+        kind, body = frame[:1], frame[1:]
+        if kind == b"E":
+            try:
+                sender = open_envelope(body).sender
+            except ParseError:
+                sender = ""
+            partner = sender if sender in self.cfg.partners else "?"
+            v = self.gw.receive(body, partner)
+            if v.released and self.bridge is not None:
+                self.bridge.publish(v.work.out)
+            if not v.released:
+                log.warning("refused from %s: %s", partner, [r.value for r in v.reasons])
+            return json.dumps(verdict_json(v)).encode()
+        if kind == b"C":
+            try:
+                cp, proof = checkpoint_from_wire(body)
+                return checkpoint_to_wire(self.gw.witness(cp, proof))
+            except KizunaError as exc:
+                return json.dumps({"error": str(exc)}).encode()
+        return json.dumps({"error": f"unknown request {kind!r}"}).encode()
+
+    async def _on_admin(self, frame: bytes) -> bytes:
+        kind, body = frame[:1], frame[1:]
+        try:
+            args = json.loads(body or b"{}")
+            if kind == b"O":
+                raws = [json.dumps(i).encode() for i in args.get("items", [])]
+                raws += [str(x).encode() for x in args.get("raw", [])]
+                verdicts = await self.gw.offer(raws, args["partner"])
+                return json.dumps([verdict_json(v) for v in verdicts]).encode()
+            if kind == b"H":
+                holds = [
+                    {"id": h.id, "partner": h.partner, "uid": h.uid, "rule": h.rule, "at": h.at}
+                    for h in self.gw.holds()
+                ]
+                return json.dumps(holds).encode()
+            if kind == b"A":
+                v = await self.gw.approve(args["id"], args["by"])
+                return json.dumps(verdict_json(v)).encode()
+            if kind == b"R":
+                return json.dumps(verdict_json(self.gw.reject(args["id"], args["by"]))).encode()
+            if kind == b"T":
+                changed = self.gw.set_tier(args["partner"], Tier[args["tier"]], args["why"])
+                return json.dumps({"changed": changed, "tier": args["tier"]}).encode()
+            if kind == b"K":
+                return json.dumps({"countersigned": await self.exchange_checkpoints()}).encode()
+        except (KizunaError, KeyError, TypeError, ValueError) as exc:
+            return json.dumps({"error": str(exc)}).encode()
+        return json.dumps({"error": f"unknown request {kind!r}"}).encode()
+
+    # -- forwarding ------------------------------------------------------------------------
+
+    async def _offer_all(self, raws: Sequence[bytes]) -> None:
+        for p in self.cfg.partners:
+            await self.gw.offer(raws, p)
+
+    async def _forward(self, p: Partner) -> None:
+        sub = await self._bus.subscribe(subject("out", p.nation), durable=f"link-{p.nation}")
+        while True:
+            msgs = await sub.fetch(64, timeout=1.0)
+            if not msgs:
+                continue
+            try:
+                reader, writer = await asyncio.open_connection(p.host, p.port)
+            except OSError as exc:
+                log.info("partner %s unreachable (%s): %d queued", p.nation, exc, sub.pending())
+                for m in msgs:
+                    await m.nak()
+                await asyncio.sleep(self._retry)
+                continue
+            try:
+                for i, m in enumerate(msgs):
+                    try:
+                        write_frame(writer, b"E" + m.data)
+                        await writer.drain()
+                        reply = await asyncio.wait_for(read_frame(reader), 10.0)
+                    except (OSError, TransportError, TimeoutError) as exc:
+                        log.info("link to %s broke: %s", p.nation, exc)
+                        reply = None
+                    if reply is None:  # not known to have arrived: all from here go again
+                        for rest in msgs[i:]:
+                            await rest.nak()
+                        await asyncio.sleep(self._retry)
+                        break
+                    await m.ack()  # the partner decided; a refusal is final, and audited there
+            finally:
+                writer.close()
+
+    async def exchange_checkpoints(self) -> int:
+        cp, proof, _ = self.gw.checkpoint()
+        done = 0
+        for p in self.cfg.partners.values():
+            try:
+                reply = await request(p.host, p.port, b"C", checkpoint_to_wire(cp, proof))
+                signed, _ = checkpoint_from_wire(reply)
+                self.gw.keep(signed)
+                done += 1
+            except KizunaError as exc:
+                log.info("checkpoint %d not countersigned by %s: %s", cp.size, p.nation, exc)
+        return done
+
+    async def _checkpoints(self) -> None:
+        last = -1
+        while True:
+            await asyncio.sleep(self._every)
+            if len(self.gw.audit) != last:
+                last = len(self.gw.audit)
+                await self.exchange_checkpoints()
+
+
+async def serve_forever(cfg: GatewayFile, clock: Clock) -> None:
+    """Run until SIGTERM or SIGINT, then stop cleanly."""
+    server = GatewayServer(cfg, clock)
+    await server.start()
+    ready = {"ready": True, "port": server.port, "admin": server.admin_port}
+    print(json.dumps(ready), flush=True)  # noqa: T201
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop()

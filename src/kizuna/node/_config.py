@@ -1,0 +1,143 @@
+"""The node's configuration, read from TOML (``kizuna node serve --config node.toml``)."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kizuna.errors import ConfigError, ParseError
+from kizuna.labels import Label, PolicyTable, default_table, parse_banner
+
+__all__ = ["Limits", "NodeConfig", "TcpConfig", "TlsConfig", "config_from_mapping", "load_config"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_connections: int = 1024
+    client_buffer_bytes: int = 4 * 1024 * 1024  # unsent bytes per client before it is shed
+    idle_timeout_s: float = 600.0
+    read_timeout_s: float = 15.0  # to finish a message once begun, and for the TLS handshake
+    max_event_bytes: int = 64 * 1024
+    max_skew_s: float = 300.0  # how far ahead of the node's clock an event may be stamped
+    pending_commits: int = 64  # reads in flight to the store per client
+    drain_timeout_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    cert: Path
+    key: Path
+    ca: Path
+    host: str = "0.0.0.0"  # noqa: S104 - the TLS listener is meant to be reachable
+    port: int = 8089
+    default_label: Label | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TcpConfig:
+    """Plain TCP for local tools: loopback only, every client is ``identity``."""
+
+    identity: str
+    port: int = 8087
+    default_label: Label | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    nation: str
+    store_path: Path
+    registry: Path
+    default_label: Label
+    tls: TlsConfig | None = None
+    tcp: TcpConfig | None = None
+    limits: Limits = field(default_factory=Limits)
+    announce_protocol: bool = True
+    keep_unknown_detail: bool = True
+
+
+def _table(raw: Mapping[str, object], key: str) -> Mapping[str, object]:
+    value = raw.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError("must be a table", field=key)
+    return value
+
+
+def _label(text: object, where: str, table: PolicyTable) -> Label | None:
+    if text is None:
+        return None
+    try:
+        return parse_banner(str(text), table)
+    except ParseError as exc:
+        raise ConfigError(str(exc), field=where) from exc
+
+
+def _path(base: Path, raw: object, where: str) -> Path:
+    if not isinstance(raw, str) or not raw:
+        raise ConfigError("is required (a path)", field=where)
+    return base / raw
+
+
+def _limits(raw: Mapping[str, object]) -> Limits:
+    known = set(Limits.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown keys {sorted(unknown)}", field="limits")
+    values: dict[str, float | int] = {}
+    for key, value in raw.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise ConfigError("must be a positive number", field=f"limits.{key}")
+        values[key] = value
+    return Limits(**values)  # type: ignore[arg-type]
+
+
+def config_from_mapping(raw: Mapping[str, object], base: Path) -> NodeConfig:
+    table = default_table()
+    node, tls, tcp = _table(raw, "node"), _table(raw, "tls"), _table(raw, "tcp")
+    data_dir = _path(base, node.get("data_dir", "kizuna-data"), "node.data_dir")
+    default = _label(node.get("default_label", "UNCLASSIFIED"), "node.default_label", table)
+    assert default is not None
+    tls_cfg = tcp_cfg = None
+    if tls.get("enabled", True) and tls:
+        tls_cfg = TlsConfig(
+            cert=_path(base, tls.get("cert"), "tls.cert"),
+            key=_path(base, tls.get("key"), "tls.key"),
+            ca=_path(base, tls.get("ca"), "tls.ca"),
+            host=str(tls.get("host", "0.0.0.0")),  # noqa: S104
+            port=int(str(tls.get("port", 8089))),
+            default_label=_label(tls.get("default_label"), "tls.default_label", table),
+        )
+    if tcp.get("enabled", False):
+        identity = tcp.get("identity")
+        if not isinstance(identity, str) or not identity:
+            raise ConfigError(
+                "plain TCP needs the identity its clients act as", field="tcp.identity"
+            )
+        tcp_cfg = TcpConfig(
+            identity=identity,
+            port=int(str(tcp.get("port", 8087))),
+            default_label=_label(tcp.get("default_label"), "tcp.default_label", table),
+        )
+    if tls_cfg is None and tcp_cfg is None:
+        raise ConfigError("enable at least one listener", field="tls")
+    return NodeConfig(
+        nation=str(node.get("nation", "USA")),
+        store_path=data_dir / "events.db",
+        registry=_path(base, node.get("registry"), "node.registry"),
+        default_label=default,
+        tls=tls_cfg,
+        tcp=tcp_cfg,
+        limits=_limits(_table(raw, "limits")),
+        announce_protocol=bool(node.get("announce_protocol", True)),
+        keep_unknown_detail=bool(node.get("keep_unknown_detail", True)),
+    )
+
+
+def load_config(path: Path) -> NodeConfig:
+    """Read node.toml; relative paths in it are relative to the file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}", field="config") from exc
+    return config_from_mapping(raw, path.parent)

@@ -1,0 +1,362 @@
+"""The national node's stream server: TLS with client certificates, optional loopback TCP.
+
+Every event goes: frame -> parse -> validate -> label (default if none) -> may the publisher
+publish it -> does it own the uid -> commit to the store -> only then relay to every other
+client whose viewer the label permits. Bad input costs the sender its event or its
+connection, never anyone else's service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from dataclasses import replace
+from datetime import timedelta
+from functools import partial
+
+from kizuna.clock import Clock, RealClock
+from kizuna.cop import Picture
+from kizuna.cot import (
+    PROTOCOL_REQUEST,
+    SUPPORTED_VERSIONS,
+    CotPolicy,
+    Event,
+    FramingError,
+    Message,
+    StreamDecoder,
+    WireFormat,
+    check_times,
+    decode_message,
+    encode_message,
+    event_to_xml,
+    frame,
+    parse_event,
+    protocol_response,
+    protocol_support,
+    requested_version,
+)
+from kizuna.errors import ConfigError, ParseError, ValidationError
+from kizuna.identity import Principal, Registry, principal_for_cert
+from kizuna.labels import Decider, Label, PolicyTable, Viewer, default_table
+from kizuna.node._client import Client
+from kizuna.node._config import NodeConfig
+from kizuna.node._stats import Drop, Stats
+from kizuna.store import Record, Store
+
+__all__ = ["NodeServer"]
+
+_READ_CHUNK = 64 * 1024
+_PINGS = ("t-x-c-t",)
+
+
+class NodeServer:
+    def __init__(
+        self,
+        config: NodeConfig,
+        registry: Registry,
+        store: Store,
+        clock: Clock | None = None,
+        *,
+        table: PolicyTable | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.store = store
+        self.clock = clock or RealClock()
+        self.table = table or default_table()
+        self.decider = Decider(self.table)
+        self.picture = Picture(self.clock, self.decider)
+        self.stats = Stats(logger or logging.getLogger("kizuna.node"))
+        self.policy = CotPolicy(
+            max_event_bytes=config.limits.max_event_bytes,
+            keep_unknown=config.keep_unknown_detail,
+        )
+        self.clients: dict[int, Client] = {}
+        self.owners: dict[str, str] = {}
+        self._viewers: dict[Viewer, Viewer] = {}  # one object per distinct viewer
+        self.tls_port: int | None = None
+        self.tcp_port: int | None = None
+        self._servers: list[asyncio.Server] = []
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._readers: dict[int, asyncio.Task[None]] = {}
+        self._inflight: dict[int, set[asyncio.Future[tuple[bool, ...]]]] = {}
+        self._next_cid = 0
+        self._tcp_principal: Principal | None = None
+        self._stopping = False
+        self._housekeeping: asyncio.Task[None] | None = None
+        self._max_skew = timedelta(seconds=config.limits.max_skew_s)
+
+    # ---- lifecycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        self.owners = await self.store.owners()
+        cfg, lim = self.config, self.config.limits
+        if cfg.tcp is not None:
+            self._tcp_principal = self.registry.get(cfg.tcp.identity)
+            if self._tcp_principal is None:
+                raise ConfigError(
+                    f"{cfg.tcp.identity!r} is not in the registry", field="tcp.identity"
+                )
+            srv = await asyncio.start_server(
+                self._on_tcp, "127.0.0.1", cfg.tcp.port, limit=_READ_CHUNK, backlog=1024
+            )
+            self.tcp_port = srv.sockets[0].getsockname()[1]
+            self._servers.append(srv)
+        if cfg.tls is not None:
+            srv = await asyncio.start_server(
+                self._on_tls,
+                cfg.tls.host,
+                cfg.tls.port,
+                ssl=self._ssl_context(),
+                ssl_handshake_timeout=lim.read_timeout_s,
+                limit=_READ_CHUNK,
+                backlog=1024,
+            )
+            self.tls_port = srv.sockets[0].getsockname()[1]
+            self._servers.append(srv)
+        self._housekeeping = asyncio.create_task(self._expire_loop())
+        self.stats.log.info("node listening: tls=%s tcp=%s", self.tls_port, self.tcp_port)
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.picture.expire()
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        tls = self.config.tls
+        assert tls is not None
+        try:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(tls.ca))
+            ctx.load_cert_chain(tls.cert, tls.key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot load TLS material: {exc}", field="tls") from exc
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    async def stop(self) -> None:
+        """Graceful: stop accepting and reading, commit and relay what was read, flush, close."""
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+        for srv in self._servers:
+            srv.close()
+        for task in list(self._readers.values()):
+            task.cancel()
+        if self._handlers:
+            await asyncio.wait(list(self._handlers))
+        for srv in self._servers:
+            await srv.wait_closed()
+        await self.store.close()
+        self.stats.log.info("node stopped: %s", self.stats.as_dict())
+
+    # ---- connections -----------------------------------------------------------------
+    async def _on_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        principal = principal_for_cert(writer.get_extra_info("peercert"), self.registry)
+        if principal is None:
+            peer = writer.get_extra_info("peername")
+            self.stats.drop(Drop.UNKNOWN_CERTIFICATE, str(peer), "no registry entry")
+            writer.transport.abort()
+            return
+        tls = self.config.tls
+        default = tls.default_label if tls and tls.default_label else self.config.default_label
+        await self._serve(reader, writer, principal, default)
+
+    async def _on_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert self._tcp_principal is not None and self.config.tcp is not None
+        default = self.config.tcp.default_label or self.config.default_label
+        await self._serve(reader, writer, self._tcp_principal, default)
+
+    async def _serve(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        principal: Principal,
+        default: Label,
+    ) -> None:
+        lim = self.config.limits
+        if self._stopping or len(self.clients) >= lim.max_connections:
+            self.stats.drop(Drop.CONNECTION_LIMIT, principal.id, f"{len(self.clients)} open")
+            writer.transport.abort()
+            return
+        self._next_cid += 1
+        client = Client(self._next_cid, principal, writer, lim.client_buffer_bytes)
+        client.viewer = self._viewers.setdefault(client.viewer, client.viewer)
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._handlers.add(handler)
+        self.clients[client.cid] = client
+        self._inflight[client.cid] = set()
+        self.stats.connections += 1
+        try:
+            self._greet(client)
+            read = asyncio.create_task(self._read_loop(reader, client, default))
+            self._readers[client.cid] = read
+            with contextlib.suppress(asyncio.CancelledError):
+                await read
+            pending = self._inflight.pop(client.cid, set())
+            if pending:
+                await asyncio.wait(pending)
+            del self.clients[client.cid]
+            await client.flush(lim.drain_timeout_s)
+        finally:
+            self.clients.pop(client.cid, None)
+            self._readers.pop(client.cid, None)
+            client.abort()
+            self._handlers.discard(handler)
+
+    def _greet(self, client: Client) -> None:
+        if self.config.announce_protocol:
+            client.offer(event_to_xml(protocol_support(self.clock.now()), self.table))
+        for record in self.picture.view(client.viewer):  # the current picture, first
+            client.offer(self._encode(record.event, client, {}))
+
+    async def _read_loop(
+        self, reader: asyncio.StreamReader, client: Client, default: Label
+    ) -> None:
+        lim = self.config.limits
+        loop = asyncio.get_running_loop()
+        decoder = StreamDecoder(lim.max_event_bytes)
+        slots = asyncio.Semaphore(lim.pending_commits)
+        partial_since: float | None = None
+        while not client.closed:
+            if partial_since is None:
+                timeout, reason, limit = lim.idle_timeout_s, Drop.IDLE_TIMEOUT, lim.idle_timeout_s
+            else:
+                timeout = partial_since + lim.read_timeout_s - loop.time()
+                reason, limit = Drop.PARTIAL_TIMEOUT, lim.read_timeout_s
+            try:
+                async with asyncio.timeout(max(timeout, 0.0)):
+                    data = await reader.read(_READ_CHUNK)
+            except TimeoutError:
+                self.stats.drop(reason, client.name, f"no complete message in {limit:g} s")
+                client.abort()
+                return
+            except (ConnectionError, OSError):
+                return
+            if not data:
+                return
+            try:
+                messages = decoder.feed(data)
+            except FramingError as exc:
+                self.stats.drop(Drop.FRAMING, client.name, str(exc))
+                client.abort()
+                return
+            if not decoder.pending:
+                partial_since = None
+            elif messages or partial_since is None:
+                partial_since = loop.time()
+            records = [r for m in messages if (r := self._accept(m, client, default))]
+            if records:
+                await slots.acquire()
+                self._commit(records, client, slots)
+
+    # ---- events ------------------------------------------------------------------------
+    def _decode(self, message: Message, client: Client) -> Event | None:
+        try:
+            if message.format is WireFormat.XML:
+                return parse_event(message.data, self.policy, self.table)
+            return decode_message(message.data, self.policy, self.table).event
+        except ValidationError as exc:
+            self.stats.drop(Drop.INVALID, client.name, str(exc))
+        except ParseError as exc:
+            self.stats.drop(Drop.MALFORMED, client.name, str(exc))
+        return None
+
+    def _accept(self, message: Message, client: Client, default: Label) -> Record | None:
+        event = self._decode(message, client)
+        if event is None:
+            return None
+        if event.type.startswith("t-x-takp") or event.type.startswith(_PINGS):
+            self._control(event, client)
+            return None
+        now = self.clock.now()
+        try:
+            check_times(event, now, max_skew=self._max_skew)
+        except ValidationError as exc:
+            self.stats.drop(Drop.FUTURE_TIME, client.name, f"{event.uid}: {exc}")
+            return None
+        if event.label is None:
+            event = replace(event, label=default)
+        decision = self.decider.decide(event.label, client.viewer, now)
+        if not decision.permit:
+            why = ", ".join(r.value for r in decision.reasons)
+            self.stats.drop(Drop.NOT_PERMITTED, client.name, f"{event.uid}: {why}")
+            return None
+        owner = self.owners.setdefault(event.uid, client.principal.id)
+        if owner != client.principal.id:
+            self.stats.drop(Drop.UID_OWNED, client.name, f"{event.uid} belongs to {owner}")
+            return None
+        return Record(client.principal.id, event)
+
+    def _control(self, event: Event, client: Client) -> None:
+        if event.type != PROTOCOL_REQUEST:
+            return
+        version = requested_version(event)
+        accepted = version in SUPPORTED_VERSIONS
+        client.offer(event_to_xml(protocol_response(accepted, self.clock.now()), self.table))
+        if accepted:
+            client.proto = True
+
+    def _commit(self, records: list[Record], client: Client, slots: asyncio.Semaphore) -> None:
+        task = asyncio.ensure_future(self.store.append(records))
+        inflight = self._inflight[client.cid]
+        inflight.add(task)
+        task.add_done_callback(partial(self._committed, records, client, slots, inflight))
+
+    def _committed(
+        self,
+        records: list[Record],
+        client: Client,
+        slots: asyncio.Semaphore,
+        inflight: set[asyncio.Future[tuple[bool, ...]]],
+        task: asyncio.Future[tuple[bool, ...]],
+    ) -> None:
+        slots.release()
+        inflight.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            for r in records:
+                self.stats.drop(Drop.STORE_FAILED, client.name, f"{r.event.uid}: {task!r}")
+            return
+        for record, new in zip(records, task.result(), strict=True):
+            if new:
+                self.stats.accepted += 1
+                self._publish(record, client)
+            else:
+                self.stats.duplicates += 1
+
+    def _encode(self, event: Event, client: Client, cache: dict[bool, bytes]) -> bytes:
+        data = cache.get(client.proto)
+        if data is None:
+            if client.proto:
+                data = frame(encode_message(event, self.table))
+            else:
+                data = event_to_xml(event, self.table)
+            cache[client.proto] = data
+        return data
+
+    def _publish(self, record: Record, sender: Client) -> None:
+        """Relay a committed record to every other client its label permits."""
+        self.picture.update(record)
+        event, now = record.event, self.clock.now()
+        cache: dict[bool, bytes] = {}
+        permits: dict[int, bool] = {}  # by viewer object: clients share interned viewers
+        for client in list(self.clients.values()):
+            if client is sender or client.closed:
+                continue
+            permit = permits.get(id(client.viewer))
+            if permit is None:
+                permit = self.decider.decide(event.label, client.viewer, now).permit
+                permits[id(client.viewer)] = permit
+            if not permit:
+                self.stats.withheld += 1
+                continue
+            if client.offer(self._encode(event, client, cache)):
+                self.stats.delivered += 1
+            else:
+                self.stats.drop(Drop.SLOW_CONSUMER, client.name, f"{client.queued} bytes waiting")
+                client.abort()

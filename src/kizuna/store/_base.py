@@ -1,0 +1,65 @@
+"""The Store port: a durable, idempotent log of CoT events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from kizuna.cot import Event
+from kizuna.labels import Decider, Viewer
+
+__all__ = ["Record", "Store", "visible"]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """An event as the node accepted it: ``origin`` is the publishing principal's id."""
+
+    origin: str
+    event: Event
+
+    @property
+    def key(self) -> tuple[str, str, datetime]:
+        return (self.origin, self.event.uid, self.event.time)
+
+
+@runtime_checkable
+class Store(Protocol):
+    async def append(self, records: Sequence[Record]) -> tuple[bool, ...]:
+        """Make records durable; on return they are committed. True where a record was new:
+        a record whose (origin, uid, time) is already stored is ignored, so replays are
+        idempotent."""
+        ...
+
+    async def replay(
+        self,
+        start: datetime,
+        end: datetime,
+        viewer: Viewer | None = None,
+        at: datetime | None = None,
+        *,
+        limit: int = 100_000,
+    ) -> list[Record]:
+        """Records with ``start <= time < end`` in commit order; with a viewer, only those
+        its labels let that viewer see at time ``at``."""
+        ...
+
+    async def owners(self) -> dict[str, str]:
+        """uid -> the origin that first published it."""
+        ...
+
+    async def count(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+def visible(
+    records: list[Record], viewer: Viewer | None, at: datetime | None, decider: Decider
+) -> list[Record]:
+    if viewer is None:
+        return records
+    if at is None:
+        raise ValueError("a replay for a viewer needs the decision time 'at'")
+    return [r for r in records if decider.decide(r.event.label, viewer, at).permit]

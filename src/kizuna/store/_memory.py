@@ -1,0 +1,52 @@
+"""An in-memory Store for unit tests; it follows the same contract as SqliteStore."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from kizuna.labels import Decider, Viewer
+from kizuna.store._base import Record, visible
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    def __init__(self, decider: Decider | None = None) -> None:
+        self._records: list[Record] = []
+        self._keys: set[tuple[str, str, datetime]] = set()
+        self._owners: dict[str, str] = {}
+        self._decider = decider or Decider()
+        self._closed = False
+
+    async def append(self, records: Sequence[Record]) -> tuple[bool, ...]:
+        out = []
+        for r in records:
+            new = r.key not in self._keys
+            if new:
+                self._keys.add(r.key)
+                self._records.append(r)
+                self._owners.setdefault(r.event.uid, r.origin)
+            out.append(new)
+        return tuple(out)
+
+    async def replay(
+        self,
+        start: datetime,
+        end: datetime,
+        viewer: Viewer | None = None,
+        at: datetime | None = None,
+        *,
+        limit: int = 100_000,
+    ) -> list[Record]:
+        found = [r for r in self._records if start <= r.event.time < end]
+        return visible(found, viewer, at, self._decider)[:limit]
+
+    async def owners(self) -> dict[str, str]:
+        return dict(self._owners)
+
+    async def count(self) -> int:
+        return len(self._records)
+
+    async def close(self) -> None:
+        self._closed = True

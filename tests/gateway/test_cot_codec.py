@@ -1,0 +1,106 @@
+"""The guard over CoT XML through kizuna.cot: strict parse, canonical output, sanitisation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+
+from kizuna.cot import Event, event_to_xml, parse_event
+from kizuna.errors import ParseError
+from kizuna.gateway import CotItemCodec, GuardReason, Outcome, Work, category_of, load_rules
+from kizuna.gateway import outbound_guard as make_guard
+from kizuna.labels import Category, CategoryType, Decider, parse_banner
+from kizuna.roadmap import Tier, load_catalogue
+from tests.cot._strategies import events
+
+T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+CODEC = CotItemCodec("USA")
+GUARD = make_guard("USA", CODEC, Decider(), load_catalogue().tiers, load_rules())
+
+
+def cot(label: str = "SECRET//REL TO USA, JPN", type_: str = "a-h-S", extra: str = "") -> bytes:
+    detail = (
+        f'<label banner="{label}"/><contact callsign="HAWK 1"/>'
+        f'<sensor fov="30" model="APY-10"/><remarks>from P-8A</remarks>{extra}'
+    )
+    return (
+        f'<event version="2.0" uid="trk-1" type="{type_}" time="2026-06-01T12:00:00.000Z" '
+        f'start="2026-06-01T12:00:00.000Z" stale="2026-06-01T12:05:00.000Z" how="m-g">'
+        f'<point lat="26.2123456" lon="127.6789012" hae="10.0" ce="25.0" le="9.0"/>'
+        f"<detail>{detail}</detail></event>"
+    ).encode()
+
+
+def test_a_cot_event_passes_the_guard_and_leaves_canonical() -> None:
+    v = GUARD.run(Work(cot(), "JPN", Tier.T2, T))
+    assert v.outcome is Outcome.RELEASE
+    out = parse_event(v.work.out)
+    assert out.label == parse_banner("SECRET//REL TO USA, JPN", Decider().table)
+    assert 'origin="USA"' in out.detail and 'callsign="HAWK 1"' in out.detail
+    assert CODEC.decode(v.work.out) == v.work.item
+
+
+def test_a_sanitised_cot_sensor_report_loses_its_callsign_and_is_coarsened() -> None:
+    sensor = cot(extra='<__kizuna origin="USA" category="sensor"/>')
+    v = GUARD.run(Work(sensor, "JPN", Tier.T2, T))
+    assert v.outcome is Outcome.SANITISE and v.work.rule is not None
+    out = parse_event(v.work.out)
+    assert "contact" not in out.detail and "<sensor" not in out.detail
+    assert "remarks" in out.detail  # not named by the rule, so kept
+    assert out.point.ce == 5000.0 and out.point.lat != 26.2123456
+
+
+def test_categories_come_from_the_cot_type_unless_stated() -> None:
+    assert [category_of(t) for t in ("a-f-G", "b-m-p", "t-x-c", "u-d-r")] == [
+        "track", "picture", "plan", "liaison",
+    ]  # fmt: skip
+    plan = GUARD.run(Work(cot(type_="t-x-c"), "JPN", Tier.T3, T))
+    assert plan.outcome is Outcome.HOLD
+
+
+def test_hostile_or_broken_cot_is_denied_at_the_strict_parse() -> None:
+    bombs = [
+        b'<?xml version="1.0"?><!DOCTYPE e [<!ENTITY a "aaaa">]><event>&a;</event>',
+        b"<event",
+        cot().replace(b'lat="26.2123456"', b'lat="95"'),
+        cot().replace(b'lat="26.2123456"', b'lat="nan"'),
+        cot().replace(b"2026-06-01T12:05", b"2026-06-01T11:05"),  # stale before start
+        b"<event>" + b"<a>" * 100 + b"</a>" * 100 + b"</event>",
+        cot() + b"\x00",
+    ]
+    for data in bombs:
+        v = GUARD.run(Work(data, "JPN", Tier.T2, T))
+        assert v.outcome is Outcome.DENY and v.reasons == (GuardReason.DENY_PARSE,), data[:60]
+
+
+@given(events())
+@settings(max_examples=80, deadline=None)
+def test_any_event_the_node_accepts_reads_back_unchanged_or_is_refused(e: Event) -> None:
+    if e.label is not None and e.label.categories:
+        with pytest.raises(ParseError, match="categories"):
+            CODEC.decode(event_to_xml(e))
+        return
+    item = CODEC.decode(event_to_xml(e))
+    assert CODEC.decode(CODEC.encode(item)) == item
+    again = parse_event(CODEC.encode(item))
+    assert (again.uid, again.type, again.point, again.label) == (e.uid, e.type, e.point, e.label)
+
+
+def test_a_label_with_categories_never_crosses() -> None:
+    e = parse_event(cot())
+    cat = Category("SAP", CategoryType.RESTRICTIVE, frozenset({"KESTREL"}))
+    assert e.label is not None
+    with_cat = replace(e, label=replace(e.label, categories=frozenset({cat})))
+    v = GUARD.run(Work(event_to_xml(with_cat), "JPN", Tier.T3, T))
+    assert v.outcome is Outcome.DENY and v.reasons == (GuardReason.DENY_PARSE,)
+    assert "categories" in v.error
+
+
+def test_an_item_from_a_partner_keeps_its_origin() -> None:
+    jpn = CotItemCodec("JPN")
+    item = replace(CODEC.decode(cot()), time=T, stale=T + timedelta(minutes=5))
+    assert jpn.decode(CODEC.encode(item)).origin == "USA"
+    assert jpn.decode(cot()).origin == "JPN"  # no element: the home nation's

@@ -1,0 +1,101 @@
+"""Bad partner messages are rejected with a reason, audited and counted, never stored."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from kizuna.gateway import GuardReason, Item, Outcome, Signer, seal
+from kizuna.labels import Reason
+from kizuna.roadmap import Tier
+from tests.gateway.conftest import SIGNERS, T0, Pair, item, make_side, raw
+
+G = GuardReason
+
+
+def env(
+    it: Item | bytes,
+    *,
+    msg_id: str = "m1",
+    signer: Signer | None = None,
+    receiver: str = "USA",
+    sent_at: str = T0.isoformat(),
+) -> bytes:
+    data = it if isinstance(it, bytes) else raw(it)
+    signer = signer or SIGNERS["JPN"]
+    return seal(
+        signer, msg_id=msg_id, receiver=receiver, sent_at=sent_at, audit_seq=0, item=data
+    ).encode()
+
+
+JPN_ITEM = item("j1", origin="JPN", label="JPN GOKUHI//REL TO JPN, USA")
+
+
+def _unsigned() -> bytes:
+    e = seal(SIGNERS["JPN"], msg_id="m", receiver="USA", sent_at=T0.isoformat(),
+             audit_seq=0, item=raw(JPN_ITEM))  # fmt: skip
+    return replace(e, signature=b"").encode()
+
+
+def _tampered() -> bytes:
+    e = seal(SIGNERS["JPN"], msg_id="m", receiver="USA", sent_at=T0.isoformat(),
+             audit_seq=0, item=raw(JPN_ITEM))  # fmt: skip
+    return replace(e, item=raw(replace(JPN_ITEM, lat=10.0))).encode()
+
+
+BAD = [
+    ("garbage", b"\x00\xffnot an envelope", G.DENY_PARSE),
+    ("unknown-field", b'{"msg_id":"m","x":1}', G.DENY_PARSE),
+    ("too-large", b"{" + b" " * 200_000 + b"}", G.DENY_TOO_LARGE),
+    ("unsigned", _unsigned(), G.DENY_UNSIGNED),
+    ("wrong-key", env(JPN_ITEM, signer=Signer.generate("JPN")), G.DENY_BAD_SIGNATURE),
+    ("tampered", _tampered(), G.DENY_BAD_SIGNATURE),
+    ("other-sender", env(JPN_ITEM, signer=Signer.generate("KOR")), G.DENY_UNKNOWN_SENDER),
+    ("wrong-receiver", env(JPN_ITEM, receiver="GBR"), G.DENY_WRONG_RECEIVER),
+    ("stale", env(JPN_ITEM, sent_at=(T0 - timedelta(days=2)).isoformat()), G.DENY_STALE),
+    ("future", env(JPN_ITEM, sent_at=(T0 + timedelta(days=2)).isoformat()), G.DENY_STALE),
+    ("naive-time", env(JPN_ITEM, sent_at="2026-06-01T12:00:00"), G.DENY_STALE),
+    ("bad-item", env(b'{"uid": 1}'), G.DENY_PARSE),
+    ("nan", env(raw(JPN_ITEM).replace(b'"lat":26.2123456', b'"lat":1e999')), G.DENY_PARSE),
+    ("not-origin", env(item("u", origin="USA", label="UNCLASSIFIED")), G.DENY_NOT_ORIGINATOR),
+    ("no-label", env(replace(JPN_ITEM, label="")), Reason.DENY_MISSING_LABEL),
+    ("usa-marking", env(replace(JPN_ITEM, label="SECRET//REL TO USA, JPN")), G.DENY_OVER_LABEL),
+    ("noforn", env(replace(JPN_ITEM, label="JPN GOKUHI//NOFORN")), Reason.DENY_NOT_RELEASABLE),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "reason"), BAD, ids=[b[0] for b in BAD])
+async def test_bad_partner_messages_are_rejected_audited_and_counted(
+    pair: Pair, name: str, data: bytes, reason: object
+) -> None:
+    gw = pair.usa.gw
+    before = len(gw.audit)
+    v = gw.receive(data, "JPN")
+    assert v.outcome is Outcome.DENY and reason in v.reasons, (name, v)
+    assert gw.received() == []
+    assert len(gw.audit) == before + 1
+    entry = gw.audit.entry(before)
+    assert (entry.event, entry.outcome) == ("inbound", "DENY")
+    assert str(reason) in entry.reasons
+    assert gw.ledger.total("in", "JPN").denied == 1
+
+
+async def test_a_good_message_is_stored_once_and_its_replay_refused(pair: Pair) -> None:
+    gw = pair.usa.gw
+    good = env(JPN_ITEM)
+    assert gw.receive(good, "JPN").outcome is Outcome.ACCEPT
+    again = gw.receive(good, "JPN")
+    assert again.reasons == (G.DENY_REPLAY,)
+    (r,) = gw.received()
+    assert (r.origin, r.uid, r.label) == ("JPN", "j1", JPN_ITEM.label)
+    t = gw.ledger.total("in", "JPN")
+    assert (t.offered, t.released, t.denied) == (2, 1, 1)
+
+
+async def test_over_label_is_judged_against_what_the_partner_may_originate(pair: Pair) -> None:
+    capped = make_side("USA", "JPN", Tier.T2, pair.clock, partner_max_rank=2).gw
+    kimitsu = replace(JPN_ITEM, label="JPN KIMITSU//REL TO JPN, USA")
+    assert capped.receive(env(kimitsu), "JPN").reasons == (G.DENY_OVER_LABEL,)
+    assert capped.receive(env(JPN_ITEM, msg_id="m2"), "JPN").outcome is Outcome.ACCEPT

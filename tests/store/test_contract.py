@@ -1,0 +1,135 @@
+"""One contract, every Store implementation."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kizuna.cot import Event, Point
+from kizuna.errors import StoreError
+from kizuna.labels import Clearance, ClearanceStatus, Viewer, default_table, parse_banner
+from kizuna.store import MemoryStore, Record, SqliteStore, Store
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def event(uid: str, seconds: int = 0, banner: str = "UNCLASSIFIED") -> Event:
+    t = T0 + timedelta(seconds=seconds)
+    return Event(
+        uid=uid,
+        type="a-f-G",
+        time=t,
+        start=t,
+        stale=t + timedelta(minutes=5),
+        point=Point(35.0, 139.0),
+        label=parse_banner(banner, default_table()),
+    )
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    s: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "e.db")
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def test_append_reports_new_records(store: Store) -> None:
+    assert await store.append([Record("a", event("u1")), Record("a", event("u2"))]) == (
+        True,
+        True,
+    )
+    assert await store.count() == 2
+
+
+async def test_same_origin_uid_time_is_stored_once(store: Store) -> None:
+    r = Record("a", event("u1"))
+    assert await store.append([r]) == (True,)
+    assert await store.append([r, r]) == (False, False)
+    assert await store.append([Record("b", event("u1"))]) == (True,)  # another origin
+    assert await store.append([Record("a", event("u1", 1))]) == (True,)  # another time
+    assert await store.count() == 3
+
+
+async def test_replay_by_time_range_in_commit_order(store: Store) -> None:
+    await store.append([Record("a", event(f"u{i}", i)) for i in (3, 1, 2, 5)])
+    got = await store.replay(T0 + timedelta(seconds=1), T0 + timedelta(seconds=5))
+    assert [r.event.uid for r in got] == ["u3", "u1", "u2"]
+    assert got[0] == Record("a", event("u3", 3))
+
+
+async def test_replay_by_viewer_follows_labels(store: Store) -> None:
+    await store.append(
+        [
+            Record("a", event("open", 0, "UNCLASSIFIED")),
+            Record("a", event("rel", 1, "SECRET//REL TO USA, JPN")),
+            Record("a", event("noforn", 2, "SECRET//NOFORN")),
+        ]
+    )
+    jpn = Viewer("JPN", Clearance("JPN", "GOKUHI", ClearanceStatus.ACTIVE, T0.date()))
+    usa = Viewer("USA", Clearance("USA", "SECRET", ClearanceStatus.ACTIVE, T0.date()))
+    end = T0 + timedelta(hours=1)
+    assert [r.event.uid for r in await store.replay(T0, end, jpn, T0)] == ["open", "rel"]
+    assert [r.event.uid for r in await store.replay(T0, end, usa, T0)] == [
+        "open",
+        "rel",
+        "noforn",
+    ]
+    expired = await store.replay(T0, end, jpn, T0 + timedelta(days=2))
+    assert [r.event.uid for r in expired] == ["open"]
+
+
+async def test_owner_is_the_first_publisher(store: Store) -> None:
+    await store.append([Record("a", event("u1")), Record("b", event("u1", 1))])
+    assert await store.owners() == {"u1": "a"}
+
+
+async def test_concurrent_appends_all_land(store: Store) -> None:
+    results = await asyncio.gather(
+        *(store.append([Record("a", event(f"u{i}", i))]) for i in range(200))
+    )
+    assert all(r == (True,) for r in results)
+    assert await store.count() == 200
+
+
+async def test_append_after_close_fails(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "x.db")
+    await s.close()
+    with pytest.raises(StoreError):
+        await s.append([Record("a", event("u"))])
+
+
+async def test_sqlite_is_durable_across_reopen(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "d.db")
+    await s.append([Record("a", event("u1"))])
+    await s.close()
+    again = SqliteStore(tmp_path / "d.db")
+    try:
+        assert await again.count() == 1
+        assert await again.append([Record("a", event("u1"))]) == (False,)
+    finally:
+        await again.close()
+
+
+async def test_sqlite_batches_concurrent_appends_into_few_commits(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "b.db")
+    try:
+        await asyncio.gather(*(s.append([Record("a", event(f"u{i}", i))]) for i in range(300)))
+        assert s.commits < 100
+    finally:
+        await s.close()
+
+
+def test_sqlite_uses_wal_and_full_sync(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "w.db")
+    conn = sqlite3.connect(tmp_path / "w.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert s._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    conn.close()
+    asyncio.run(s.close())
