@@ -77,7 +77,7 @@ def test_hostile_or_broken_cot_is_denied_at_the_strict_parse() -> None:
 
 
 @given(events())
-@settings(max_examples=80)
+@settings(max_examples=80, deadline=None)
 def test_any_event_the_node_accepts_reads_back_unchanged_or_is_refused(e: Event) -> None:
     if e.label is not None and e.label.categories:
         with pytest.raises(ParseError, match="categories"):

@@ -5,12 +5,8 @@ checkpoints verify the log, and tampering on disk is found."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,57 +14,12 @@ from pathlib import Path
 import pytest
 
 from kizuna.gateway import AuditEntry, generate_keys
+from tests.gateway._procs import Gateway as Node
+from tests.gateway._procs import free_port as _free_port
+from tests.gateway._procs import kizuna as _kizuna
+from tests.gateway._procs import write_config as _write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _kizuna(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kizuna.cli", *args],
-        capture_output=True, text=True, timeout=60, check=check,
-    )  # fmt: skip
-
-
-class Node:
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        self.proc: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        log = self.config.with_suffix(".log")
-        with log.open("a") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kizuna.cli", "gateway", "serve", "-c", str(self.config)],
-                stdout=subprocess.PIPE, stderr=err, text=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )  # fmt: skip
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        assert line and json.loads(line)["ready"], log.read_text()
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=20)
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self.proc = None
-
-
-def _write_config(d: Path, nation: str, port: int, partner: str, pport: int, tier: str) -> Path:
-    cfg = d / f"{nation.lower()}.toml"
-    cfg.write_text(
-        f'nation = "{nation}"\nlisten = "127.0.0.1:{port}"\ndata_dir = "{nation.lower()}"\n'
-        f'key = "keys/{nation}.key"\nkeys_dir = "keys"\n'
-        f'[partners.{partner}]\naddress = "127.0.0.1:{pport}"\ntier = "{tier}"\n'
-    )
-    return cfg
 
 
 def _received(db: Path) -> list[str]:
@@ -115,7 +66,7 @@ def nodes(tmp_path: Path) -> Iterator[tuple[Node, Node, Path]]:
 
 def test_two_gateways_on_loopback(nodes: tuple[Node, Node, Path]) -> None:
     usa, jpn, d = nodes
-    usa.start()
+    assert usa.start()["ready"]
     first = [f"u{i:02d}" for i in range(10)]
     out = _kizuna("gateway", "offer", "-c", str(usa.config), "--partner", "JPN",
                   str(_items(d / "a.jsonl", "USA", first)))  # fmt: skip
@@ -145,6 +96,14 @@ def test_two_gateways_on_loopback(nodes: tuple[Node, Node, Path]) -> None:
     assert no["reasons"] == ["DENY_REJECTED_BY_ORIGINATOR"]
     assert _wait_for(d / "usa" / "gateway.db", 1) == ["plan-1"]
 
+    lowered = _kizuna(
+        "gateway", "tier", "-c", str(usa.config), "JPN", "T1", "--why", "CYB-2 lapsed"
+    )
+    assert json.loads(lowered.stdout) == {"changed": True, "tier": "T1"}
+    late = _items(d / "c.jsonl", "USA", ["u-late"])
+    out = _kizuna("gateway", "offer", "-c", str(usa.config), "--partner", "JPN", str(late))
+    assert json.loads(out.stdout)["reasons"] == ["DENY_INSUFFICIENT_CLEARANCE"]
+
     cp = json.loads(_kizuna("audit", "checkpoint", "-c", str(usa.config)).stdout)
     assert cp == {"countersigned": 1}
     ledger = json.loads(_kizuna("ledger", "show", "-c", str(usa.config), "--json").stdout)
@@ -153,6 +112,16 @@ def test_two_gateways_on_loopback(nodes: tuple[Node, Node, Path]) -> None:
     assert bal["ratio_out_to_in"] == 25.0
     usa.stop()
     jpn.stop()
+
+    proof = _kizuna("audit", "prove", "-c", str(usa.config), "3").stdout
+    (d / "proof.json").write_text(proof)
+    checked = _kizuna("audit", "check", "-c", str(jpn.config), str(d / "proof.json"))
+    assert json.loads(checked.stdout) == {"checkpoint_held": True, "included": True}
+    doc = json.loads(proof)
+    doc["entry"] = doc["entry"].replace("RELEASE", "DENY")
+    (d / "forged.json").write_text(json.dumps(doc))
+    forged = _kizuna("audit", "check", "-c", str(jpn.config), str(d / "forged.json"), check=False)
+    assert forged.returncode == 1 and json.loads(forged.stdout)["included"] is False
 
     verify = [
         "audit",

@@ -20,6 +20,7 @@ from rich.table import Table
 from kizuna.clock import RealClock
 from kizuna.errors import KizunaError
 from kizuna.gateway import (
+    AuditLog,
     GatewayDb,
     GatewayFile,
     KeyRing,
@@ -27,9 +28,11 @@ from kizuna.gateway import (
     admin_address,
     build_gateway,
     generate_keys,
+    leaf_hash,
     load_gateway_file,
     serve_forever,
     verdict_json,
+    verify_inclusion,
     verify_log,
 )
 from kizuna.gateway._audit import AuditEntry
@@ -152,6 +155,23 @@ def reject(
     _hold_cmd(_cfg(config), "reject", b"R", {"id": hold_id, "by": by})
 
 
+@gateway_app.command("tier")
+def tier(
+    config: ConfigOpt,
+    partner: Annotated[str, typer.Argument(help="The partner nation.")],
+    new: Annotated[str, typer.Argument(help="T0, T1, T2 or T3.")],
+    why: Annotated[str, typer.Option(help="The reason, recorded in the audit log.")],
+) -> None:
+    """Change a partner's tier on the serving gateway: it applies to the next item."""
+    if new not in ("T0", "T1", "T2", "T3"):
+        raise typer.BadParameter(f"unknown tier {new!r}")
+    out = _admin(_cfg(config), b"T", {"partner": partner, "tier": new, "why": why})
+    if out is None:
+        typer.echo("error: no gateway serves from this configuration", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(out))
+
+
 @audit_app.command("verify")
 def verify(
     config: ConfigOpt,
@@ -174,8 +194,13 @@ def verify(
     except KizunaError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    report = verify_log(cfg.nation, rows, cps, ring)
-    typer.echo(json.dumps(report.to_json()))
+    # A checkpoint signed while the partner was unreachable (or whose exchange is still in
+    # flight) has no countersignature; it is still checked against the log with our own
+    # signature, and the countersigned copies the partner holds anchor the rest, so a log
+    # rewritten even with our key fails against them.
+    cosigned = sum(1 for c in cps if c.cosignature_ok(ring))
+    report = verify_log(cfg.nation, rows, cps, ring, require_cosign=False)
+    typer.echo(json.dumps({**report.to_json(), "countersigned": cosigned}))
     if not report.ok:
         raise typer.Exit(1)
 
@@ -188,6 +213,62 @@ def checkpoint(config: ConfigOpt) -> None:
         typer.echo("error: no gateway serves from this configuration", err=True)
         raise typer.Exit(1)
     typer.echo(json.dumps(out))
+
+
+@audit_app.command("prove")
+def prove(
+    config: ConfigOpt,
+    seq: Annotated[int, typer.Argument(help="The audit entry to prove.")],
+) -> None:
+    """An inclusion proof for one entry against the latest countersigned checkpoint: what a
+    partner needs to check that entry without the log (``kizuna audit check``)."""
+    cfg = _cfg(config)
+    db = GatewayDb(cfg.db_path)
+    try:
+        log = AuditLog(cfg.nation, rows=db.rows())
+        held = [c for c in db.checkpoints(cfg.nation) if c.cosigner]
+    finally:
+        db.close()
+    usable = [c for c in held if c.size > seq]
+    if not usable:
+        typer.echo(f"error: no countersigned checkpoint covers entry {seq} yet", err=True)
+        raise typer.Exit(1)
+    cp = usable[-1]
+    doc = {
+        "log_id": cfg.nation,
+        "seq": seq,
+        "entry": log.rows[seq].data.decode(),
+        "size": cp.size,
+        "root": cp.root.hex(),
+        "proof": [h.hex() for h in log.inclusion_proof(seq, cp.size)],
+    }
+    typer.echo(json.dumps(doc))
+
+
+@audit_app.command("check")
+def check(
+    config: ConfigOpt,
+    proof: Annotated[Path, typer.Argument(help="Output of `kizuna audit prove` (JSON).")],
+) -> None:
+    """The partner's side: check an entry against a checkpoint this gateway countersigned."""
+    cfg = _cfg(config)
+    try:
+        doc = json.loads(proof.read_text(encoding="utf-8"))
+        log_id, seq, size = str(doc["log_id"]), int(doc["seq"]), int(doc["size"])
+        entry, root = str(doc["entry"]).encode(), bytes.fromhex(doc["root"])
+        path = [bytes.fromhex(h) for h in doc["proof"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        typer.echo(f"error: cannot read the proof: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    db = GatewayDb(cfg.db_path)
+    held = [c for c in db.checkpoints(log_id) if c.size == size and c.root == root]
+    db.close()
+    ring = KeyRing.load_dir(cfg.keys_dir)
+    known = any(c.signature_ok(ring) and c.cosignature_ok(ring) for c in held)
+    included = verify_inclusion(seq, size, leaf_hash(entry), path, root)
+    typer.echo(json.dumps({"checkpoint_held": known, "included": included}))
+    if not (known and included):
+        raise typer.Exit(1)
 
 
 def _ledger(cfg: GatewayFile) -> Ledger:

@@ -13,6 +13,7 @@ from typing import Any
 from kizuna.bus import SqliteBus
 from kizuna.clock import Clock
 from kizuna.errors import ConfigError
+from kizuna.gateway._cot import CotItemCodec
 from kizuna.gateway._db import GatewayDb
 from kizuna.gateway._gateway import Gateway, GatewayConfig
 from kizuna.gateway._item import ItemCodec, JsonItemCodec
@@ -44,6 +45,8 @@ class GatewayFile:
     catalogue: Path | None = None
     assessments: Path | None = None
     max_bytes: int = 64 * 1024
+    node: tuple[str, int] | None = None  # the national node's loopback TCP listener
+    codec: str = "json"  # "cot" beside a node
 
     @property
     def db_path(self) -> Path:
@@ -94,6 +97,13 @@ def load_gateway_file(path: Path) -> GatewayFile:
         raise ConfigError("is required", field="nation")
     host, port = _addr(doc.get("listen", "127.0.0.1:0"), "listen")
     partners = {n: _partner(n, raw) for n, raw in doc.get("partners", {}).items()}
+    node = doc.get("node")
+    if node is not None and not isinstance(node, dict):
+        raise ConfigError("must be a table", field="node")
+    node_addr = _addr(node.get("address"), "node.address") if node else None
+    codec = doc.get("codec", "cot" if node else "json")
+    if codec not in ("cot", "json"):
+        raise ConfigError(f"unknown codec {codec!r} (cot or json)", field="codec")
     return GatewayFile(
         nation=nation,
         data_dir=rel("data_dir", nation.lower()) or base,
@@ -106,6 +116,8 @@ def load_gateway_file(path: Path) -> GatewayFile:
         catalogue=rel("catalogue"),
         assessments=rel("assessments"),
         max_bytes=int(doc.get("max_bytes", 64 * 1024)),
+        node=node_addr,
+        codec=codec,
     )
 
 
@@ -131,7 +143,7 @@ def build_gateway(
         ring=KeyRing.load_dir(cfg.keys_dir),
         db=db,
         bus=bus,
-        codec=codec or JsonItemCodec(),
+        codec=codec or (CotItemCodec(cfg.nation) if cfg.codec == "cot" else JsonItemCodec()),
         tier_rules=catalogue.tiers,
         rules=load_rules(cfg.rules),
         clock=clock,

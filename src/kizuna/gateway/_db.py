@@ -58,6 +58,7 @@ class Received:
 class GatewayDb(AuditSink):
     def __init__(self, path: Path | str = ":memory:") -> None:
         self.path = str(path)
+        self._next_seq: int | None = None
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -78,7 +79,10 @@ class GatewayDb(AuditSink):
     # -- audit -----------------------------------------------------------------------------
 
     def write(self, rows: Sequence[AuditRow]) -> None:
-        (start,) = self._run("count audit rows", "SELECT COUNT(*) FROM audit").fetchone()
+        if self._next_seq is None:
+            (top,) = self._run("find the audit tail", "SELECT MAX(seq) FROM audit").fetchone()
+            self._next_seq = 0 if top is None else int(top) + 1
+        start = self._next_seq
         try:
             with self._db:
                 self._db.execute("BEGIN")
@@ -88,6 +92,7 @@ class GatewayDb(AuditSink):
                 )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot append audit rows in {self.path}: {exc}") from exc
+        self._next_seq = start + len(rows)
 
     def rows(self) -> list[AuditRow]:
         cur = self._run("read audit rows", "SELECT data, chain FROM audit ORDER BY seq")

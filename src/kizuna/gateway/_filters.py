@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from kizuna.errors import ParseError
@@ -15,6 +14,7 @@ from kizuna.labels import (
     Clearance,
     ClearanceStatus,
     Decider,
+    Label,
     PolicyTable,
     Reason,
     Viewer,
@@ -77,7 +77,7 @@ class Parse:
             item = self.codec.decode(w.raw)
         except ParseError as exc:
             return Verdict.deny(self.name, w, G.DENY_PARSE, error=str(exc))
-        return replace(w, item=item)
+        return w.with_item(item)
 
 
 class Originator:
@@ -101,18 +101,31 @@ class CheckLabel:
 
     def __init__(self, table: PolicyTable) -> None:
         self.table = table
+        self._seen: dict[str, Label | tuple[Reason, str]] = {}  # banners are few: parse once
+
+    def _judge(self, banner: str) -> Label | tuple[Reason, str]:
+        if not banner.strip():
+            return Reason.DENY_MISSING_LABEL, ""
+        try:
+            label = parse_banner(banner, self.table)
+        except ParseError as exc:
+            return Reason.DENY_MALFORMED_LABEL, str(exc)
+        if releasable_to(label, self.table) == frozenset():
+            return Reason.DENY_UNSATISFIABLE_LABEL, ""
+        return label
 
     def __call__(self, w: Work) -> Work | Verdict:
         assert w.item is not None
-        if not w.item.label.strip():
-            return Verdict.deny(self.name, w, Reason.DENY_MISSING_LABEL)
-        try:
-            label = parse_banner(w.item.label, self.table)
-        except ParseError as exc:
-            return Verdict.deny(self.name, w, Reason.DENY_MALFORMED_LABEL, error=str(exc))
-        if releasable_to(label, self.table) == frozenset():
-            return Verdict.deny(self.name, w, Reason.DENY_UNSATISFIABLE_LABEL)
-        return replace(w, label=label)
+        banner = w.item.label
+        got = self._seen.get(banner)
+        if got is None:
+            got = self._judge(banner)
+            if len(self._seen) >= 4096:
+                self._seen.clear()
+            self._seen[banner] = got
+        if isinstance(got, Label):
+            return w.with_label(got)
+        return Verdict.deny(self.name, w, got[0], error=got[1])
 
 
 class Releasable:
@@ -123,12 +136,16 @@ class Releasable:
     def __init__(self, decider: Decider, tiers: Mapping[Tier, TierRule]) -> None:
         self.decider = decider
         self.tiers = tiers
+        self._viewers: dict[tuple[str, int], Viewer] = {}
 
     def __call__(self, w: Work) -> Work | Verdict:
         assert w.label is not None
         if w.tier is None:
             return Verdict.deny(self.name, w, G.DENY_NO_TIER)
-        viewer = top_viewer(w.partner, self.tiers[w.tier].max_rank, self.decider.table)
+        key = (w.partner, self.tiers[w.tier].max_rank)
+        viewer = self._viewers.get(key)
+        if viewer is None:
+            viewer = self._viewers[key] = top_viewer(*key, self.decider.table)
         decision = self.decider.decide(w.label, viewer, w.at)
         if not decision.permit:
             return Verdict.deny(self.name, w, *decision.reasons)
@@ -172,10 +189,11 @@ class Sanitise:
         if rule is None:
             return w
         if rule.action is Action.HOLD and not w.approved:
-            return Verdict(Outcome.HOLD, (G.HOLD_FOR_ORIGINATOR,), self.name, replace(w, rule=rule))
+            held = w.with_rule(rule, w.item, sanitised=False)
+            return Verdict(Outcome.HOLD, (G.HOLD_FOR_ORIGINATOR,), self.name, held)
         if rule.action is Action.HOLD:
-            return replace(w, rule=rule)
-        out = replace(w, item=rule.apply(w.item, w.partner), rule=rule, sanitised=True)
+            return w.with_rule(rule, w.item, sanitised=False)
+        out = w.with_rule(rule, rule.apply(w.item, w.partner), sanitised=True)
         for check in self.recheck:
             step = check(out)
             if isinstance(step, Verdict):
@@ -195,9 +213,11 @@ class Reserialise:
     def __call__(self, w: Work) -> Work | Verdict:
         assert w.item is not None
         out = self.codec.encode(w.item)
+        if out == w.raw and not w.sanitised:
+            return w.with_out(out)  # the item was parsed from exactly these bytes
         if self.codec.decode(out) != w.item:
             return Verdict.deny(self.name, w, G.DENY_NOT_CANONICAL)
-        return replace(w, out=out)
+        return w.with_out(out)
 
 
 class OpenEnvelope:
@@ -222,7 +242,7 @@ class OpenEnvelope:
             return Verdict.deny(self.name, w, G.DENY_UNSIGNED)
         if not self.verify(env.sender, env.signature, env.body()):
             return Verdict.deny(self.name, w, G.DENY_BAD_SIGNATURE)
-        return replace(w, envelope=env, raw=env.item)
+        return w.with_envelope(env)
 
 
 class Replay:

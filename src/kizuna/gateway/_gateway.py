@@ -58,6 +58,7 @@ class Gateway:
         self._tiers = dict(config.tiers)
         self._signer, self._ring, self._db, self._bus = signer, ring, db, bus
         self._clock = clock
+        self.codec = codec
         decider = decider or Decider()
         self.audit = AuditLog(config.nation, db, db.rows())
         self.ledger = Ledger()
@@ -191,6 +192,15 @@ class Gateway:
                 Received(env.msg_id, item.origin, item.uid, item.label, v.work.out, self._now())
             )
         return v
+
+    def refuse_frame(self, why: str, *, too_large: bool) -> None:
+        """A partner connection broke the framing (an oversized or cut frame): on the record,
+        though no sender can be named."""
+        work = Work(b"", "?", None, self._clock.now())
+        reason = GuardReason.DENY_TOO_LARGE if too_large else GuardReason.DENY_PARSE
+        v = Verdict.deny("frame", work, reason, error=why)
+        self._record("inbound", v)
+        self.audit.flush()
 
     def received(self) -> list[Received]:
         return self._db.received()

@@ -2,7 +2,8 @@
 
 Request kinds: ``E`` a signed envelope (reply: the inbound verdict), ``C`` a checkpoint to
 countersign (reply: the countersigned checkpoint or an error). The same framing serves the
-local admin port (``O`` offer, ``H`` holds, ``A`` approve, ``R`` reject, ``K`` checkpoint now),
+local admin port (``O`` offer, ``H`` holds, ``A`` approve, ``R`` reject, ``T`` set a partner's
+tier, ``K`` checkpoint now),
 which listens on loopback only.
 """
 

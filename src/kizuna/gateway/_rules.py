@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -80,10 +80,21 @@ def coarsen(item: Item, km: float) -> Item:
 @dataclass(frozen=True, slots=True)
 class RuleSet:
     rules: tuple[Rule, ...] = ()
+    # which rule a kind of item meets depends on these five values only: remember it
+    _memo: dict[tuple[str, str, Tier, str, str], Rule | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def first(self, item: Item, partner: str, tier: Tier) -> Rule | None:
         """Rules are ordered: the first that matches decides."""
-        return next((r for r in self.rules if r.matches(item, partner, tier)), None)
+        key = (item.origin, partner, tier, item.category, item.type)
+        if key in self._memo:
+            return self._memo[key]
+        found = next((r for r in self.rules if r.matches(item, partner, tier)), None)
+        if len(self._memo) >= 4096:
+            self._memo.clear()
+        self._memo[key] = found
+        return found
 
 
 def _names(raw: dict[str, Any], key: str, where: str) -> frozenset[str]:

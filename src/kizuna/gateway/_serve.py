@@ -9,13 +9,14 @@ import fcntl
 import json
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 from kizuna.bus import SqliteBus, subject
 from kizuna.clock import Clock
 from kizuna.errors import KizunaError, ParseError, TransportError
+from kizuna.gateway._bridge import NodeBridge
 from kizuna.gateway._config import GatewayFile, Partner, build_gateway
 from kizuna.gateway._db import GatewayDb
 from kizuna.gateway._envelope import open_envelope
@@ -29,6 +30,7 @@ from kizuna.gateway._link import (
     request,
     write_frame,
 )
+from kizuna.roadmap import Tier
 
 __all__ = ["GatewayServer", "admin_address", "serve_forever", "verdict_json"]
 
@@ -75,6 +77,7 @@ class GatewayServer:
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._lock: Any = None
+        self.bridge: NodeBridge | None = None
         self.port = 0
         self.admin_port = 0
         self.dropped_frames = 0
@@ -88,7 +91,7 @@ class GatewayServer:
             raise KizunaError(f"a gateway already serves from {self.cfg.data_dir}") from exc
         self.gw, self._db, self._bus = build_gateway(self.cfg, self._clock)
         partner = await asyncio.start_server(
-            self._serving(self._on_partner), self.cfg.host, self.cfg.port
+            self._serving(self._on_partner, audited=True), self.cfg.host, self.cfg.port
         )
         admin = await asyncio.start_server(self._serving(self._on_admin), "127.0.0.1", 0)
         self._servers = [partner, admin]
@@ -97,6 +100,13 @@ class GatewayServer:
         (self.cfg.data_dir / "admin.addr").write_text(f"127.0.0.1:{self.admin_port}\n")
         for p in self.cfg.partners.values():
             self._tasks.append(asyncio.create_task(self._forward(p)))
+        if self.cfg.node is not None:
+            self.bridge = NodeBridge(
+                *self.cfg.node, nation=self.cfg.nation, codec=self.gw.codec,
+                offer=self._offer_all, backlog=lambda: [r.data for r in self.gw.received()],
+                retry=self._retry,
+            )  # fmt: skip
+            self._tasks.append(asyncio.create_task(self.bridge.run()))
         self._tasks.append(asyncio.create_task(self._checkpoints()))
         log.info("gateway %s serving on %s:%s", self.cfg.nation, self.cfg.host, self.port)
 
@@ -119,7 +129,7 @@ class GatewayServer:
     # -- serving ---------------------------------------------------------------------------
 
     def _serving(
-        self, handle: Handler
+        self, handle: Handler, *, audited: bool = False
     ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
@@ -129,6 +139,10 @@ class GatewayServer:
             except (TransportError, OSError) as exc:
                 self.dropped_frames += 1
                 log.warning("closing a connection: %s", exc)
+                if audited and isinstance(exc, TransportError):
+                    peer = writer.get_extra_info("peername")
+                    too_large = "limit" in str(exc)
+                    self.gw.refuse_frame(f"{peer[0] if peer else '?'}: {exc}", too_large=too_large)
             finally:
                 writer.close()
 
@@ -143,6 +157,8 @@ class GatewayServer:
                 sender = ""
             partner = sender if sender in self.cfg.partners else "?"
             v = self.gw.receive(body, partner)
+            if v.released and self.bridge is not None:
+                self.bridge.publish(v.work.out)
             if not v.released:
                 log.warning("refused from %s: %s", partner, [r.value for r in v.reasons])
             return json.dumps(verdict_json(v)).encode()
@@ -159,7 +175,8 @@ class GatewayServer:
         try:
             args = json.loads(body or b"{}")
             if kind == b"O":
-                raws = [json.dumps(i).encode() for i in args["items"]]
+                raws = [json.dumps(i).encode() for i in args.get("items", [])]
+                raws += [str(x).encode() for x in args.get("raw", [])]
                 verdicts = await self.gw.offer(raws, args["partner"])
                 return json.dumps([verdict_json(v) for v in verdicts]).encode()
             if kind == b"H":
@@ -173,6 +190,9 @@ class GatewayServer:
                 return json.dumps(verdict_json(v)).encode()
             if kind == b"R":
                 return json.dumps(verdict_json(self.gw.reject(args["id"], args["by"]))).encode()
+            if kind == b"T":
+                changed = self.gw.set_tier(args["partner"], Tier[args["tier"]], args["why"])
+                return json.dumps({"changed": changed, "tier": args["tier"]}).encode()
             if kind == b"K":
                 return json.dumps({"countersigned": await self.exchange_checkpoints()}).encode()
         except (KizunaError, KeyError, TypeError, ValueError) as exc:
@@ -180,6 +200,10 @@ class GatewayServer:
         return json.dumps({"error": f"unknown request {kind!r}"}).encode()
 
     # -- forwarding ------------------------------------------------------------------------
+
+    async def _offer_all(self, raws: Sequence[bytes]) -> None:
+        for p in self.cfg.partners:
+            await self.gw.offer(raws, p)
 
     async def _forward(self, p: Partner) -> None:
         sub = await self._bus.subscribe(subject("out", p.nation), durable=f"link-{p.nation}")

@@ -1,9 +1,10 @@
 """One connected client's outbound side, bounded in bytes.
 
-Messages go straight to the transport, which sends what the socket takes at once and buffers
-the rest. That buffer is the client's queue: when it would pass ``max_buffer`` bytes the
-client is not keeping up, and the caller sheds it rather than let it hold memory or stall
-the fan-out to everyone else.
+Messages offered during one turn of the event loop are joined and handed to the transport
+once at its end (one send instead of one per message), and the transport sends what the
+socket takes and buffers the rest. Those bytes are the client's queue: when they would pass
+``max_buffer`` the client is not keeping up, and the caller sheds it rather than let it hold
+memory or stall the fan-out to everyone else.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from kizuna.identity import Principal
 from kizuna.labels import Viewer
 
 __all__ = ["Client"]
+
+_EAGER = 64 * 1024
 
 
 class Client:
@@ -29,22 +32,39 @@ class Client:
         self.closed = False
         self._transport = writer.transport
         self._max = max_buffer
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._loop = asyncio.get_running_loop()
         peer = writer.get_extra_info("peername")
         self.name = f"{principal.id}#{cid}@{peer[0] if peer else '?'}"
 
     @property
     def queued(self) -> int:
-        """Bytes written but not yet taken by the socket."""
-        return self._transport.get_write_buffer_size()
+        """Bytes offered but not yet taken by the socket."""
+        return self._transport.get_write_buffer_size() + self._pending_bytes
 
     def offer(self, data: bytes) -> bool:
         """Send or buffer a message; False when the buffer is full (shed the client)."""
         if self.closed or self._transport.is_closing():
             return True
-        if self._transport.get_write_buffer_size() + len(data) > self._max:
+        if self.queued + len(data) > self._max:
             return False
-        self._transport.write(data)
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= _EAGER:  # a big burst goes to the socket now
+            self._flush()
         return True
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_bytes = 0
+        if data and not self._transport.is_closing():
+            self._transport.write(data)
 
     async def flush(self, timeout: float) -> None:
         """Give the socket ``timeout`` seconds to take what is buffered, then close."""
@@ -58,5 +78,7 @@ class Client:
 
     def abort(self) -> None:
         self.closed = True
+        self._pending.clear()
+        self._pending_bytes = 0
         if not self._transport.is_closing():
             self._transport.abort()

@@ -39,7 +39,7 @@ from kizuna.cot import (
 )
 from kizuna.errors import ConfigError, ParseError, ValidationError
 from kizuna.identity import Principal, Registry, principal_for_cert
-from kizuna.labels import Decider, Label, PolicyTable, default_table
+from kizuna.labels import Decider, Label, PolicyTable, Viewer, default_table
 from kizuna.node._client import Client
 from kizuna.node._config import NodeConfig
 from kizuna.node._stats import Drop, Stats
@@ -76,6 +76,7 @@ class NodeServer:
         )
         self.clients: dict[int, Client] = {}
         self.owners: dict[str, str] = {}
+        self._viewers: dict[Viewer, Viewer] = {}  # one object per distinct viewer
         self.tls_port: int | None = None
         self.tcp_port: int | None = None
         self._servers: list[asyncio.Server] = []
@@ -184,6 +185,7 @@ class NodeServer:
             return
         self._next_cid += 1
         client = Client(self._next_cid, principal, writer, lim.client_buffer_bytes)
+        client.viewer = self._viewers.setdefault(client.viewer, client.viewer)
         handler = asyncio.current_task()
         assert handler is not None
         self._handlers.add(handler)
@@ -342,10 +344,15 @@ class NodeServer:
         self.picture.update(record)
         event, now = record.event, self.clock.now()
         cache: dict[bool, bytes] = {}
+        permits: dict[int, bool] = {}  # by viewer object: clients share interned viewers
         for client in list(self.clients.values()):
             if client is sender or client.closed:
                 continue
-            if not self.decider.decide(event.label, client.viewer, now).permit:
+            permit = permits.get(id(client.viewer))
+            if permit is None:
+                permit = self.decider.decide(event.label, client.viewer, now).permit
+                permits[id(client.viewer)] = permit
+            if not permit:
                 self.stats.withheld += 1
                 continue
             if client.offer(self._encode(event, client, cache)):

@@ -1,8 +1,9 @@
 """The embedded default Store: SQLite in WAL mode with synchronous=FULL and group commit.
 
 One writer thread owns the write connection. Appends from any number of tasks queue up; the
-writer takes everything queued (waiting at most ``batch_ms`` for company), inserts it in one
-transaction and commits once, so one fsync covers the whole batch. Each caller's future
+writer takes everything queued (waiting up to ``batch_ms`` for company, none by default: what
+arrives during one commit forms the next batch), inserts it in one transaction and commits
+once, so one fsync covers the whole batch. Each caller's future
 resolves only after that commit.
 """
 
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kizuna.cot import CotPolicy, event_to_xml, parse_event
-from kizuna.errors import KizunaError, StoreError
+from kizuna.errors import StoreError
 from kizuna.labels import Decider, Viewer
 from kizuna.store._base import Record, visible
 
@@ -46,7 +47,8 @@ _MS = timedelta(milliseconds=1)
 # stored XML was written by us, so only size and depth matter on the way back
 _REPLAY_POLICY = CotPolicy(max_unknown_bytes=64 * 1024)
 
-_Job = tuple[Sequence[Record], asyncio.Future[tuple[bool, ...]], asyncio.AbstractEventLoop]
+_Row = tuple[str, str, int, int, str, bytes]
+_Job = tuple[list[_Row], asyncio.Future[tuple[bool, ...]], asyncio.AbstractEventLoop]
 
 
 def _ms(t: datetime) -> int:
@@ -80,7 +82,7 @@ class SqliteStore:
         self,
         path: Path,
         *,
-        batch_ms: float = 1.0,
+        batch_ms: float = 0.0,
         max_batch: int = 2048,
         decider: Decider | None = None,
     ) -> None:
@@ -105,9 +107,15 @@ class SqliteStore:
             raise StoreError(f"store {self.path} is closed")
         if not records:
             return ()
+        # serialise here, not in the writer: the writer should hold the GIL as little as it can
+        rows = [
+            (r.origin, r.event.uid, _ms(r.event.time), _ms(r.event.stale), r.event.type,
+             event_to_xml(r.event))
+            for r in records
+        ]  # fmt: skip
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[tuple[bool, ...]] = loop.create_future()
-        self._jobs.put((records, fut, loop))
+        self._jobs.put((rows, fut, loop))
         return await fut
 
     def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
@@ -136,24 +144,33 @@ class SqliteStore:
             if stop:
                 return
 
+    def _insert(self, rows: list[_Row]) -> list[bool]:
+        """Insert in one statement; find which rows were new only when some were not."""
+        conn = self._conn
+        before = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        changes = conn.total_changes
+        conn.executemany(_INSERT, rows)
+        if conn.total_changes - changes == len(rows):
+            return [True] * len(rows)
+        fresh = set(
+            conn.execute("SELECT origin, uid, time_ms FROM events WHERE seq > ?", (before,))
+        )
+        flags = []
+        for row in rows:
+            key = row[:3]
+            flags.append(key in fresh)
+            fresh.discard(key)  # a second copy in the same batch is a duplicate
+        return flags
+
     def _commit(self, batch: list[_Job]) -> None:
         conn = self._conn
+        rows = [row for job in batch for row in job[0]]
         try:
-            results = []
             conn.execute("BEGIN IMMEDIATE")
-            for records, _, _ in batch:
-                flags = []
-                for r in records:
-                    e = r.event
-                    cur = conn.execute(
-                        _INSERT,
-                        (r.origin, e.uid, _ms(e.time), _ms(e.stale), e.type, event_to_xml(e)),
-                    )
-                    flags.append(cur.rowcount == 1)
-                results.append(tuple(flags))
+            flags = self._insert(rows)
             conn.execute("COMMIT")
             self.commits += 1
-        except (sqlite3.Error, KizunaError) as exc:
+        except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             error = StoreError(f"cannot append to {self.path}: {exc}")
@@ -161,8 +178,10 @@ class SqliteStore:
             for job in batch:
                 _settle(job, error)
             return
-        for job, done in zip(batch, results, strict=True):
-            _settle(job, done)
+        pos = 0
+        for job in batch:
+            _settle(job, tuple(flags[pos : pos + len(job[0])]))
+            pos += len(job[0])
 
     def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
         try:

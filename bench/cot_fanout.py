@@ -1,0 +1,331 @@
+"""CoT fan-out: the Kizuna node against taky (a Python TAK server from PyPI), same load.
+
+Both servers run on loopback as their own processes (taky in its own virtual environment,
+made here on first use); the load generator speaks plain CoT XML over TCP to each in turn.
+Points: closed loop at 1x1, 10x10 and 50x50 publishers x subscribers (each publisher keeps
+WINDOW events in flight, released when subscriber 0 receives them); a fixed rate (20x20 at
+10 events/s each); and the max rate (10x10, publishers write as fast as the server reads).
+Publishers also read and discard what they are sent, as TAK clients do.
+
+Prints one JSON line: per point and server, delivered msgs/s, p50/p99 latency, loss, peak
+RSS; and the kizuna/taky ratios. The node commits every event (SQLite, synchronous=FULL)
+before relaying it; taky keeps nothing durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+WINDOW = 4
+TAKY_VERSION = "0.10"
+REGISTRY = """
+[[principal]]
+id = "bench"
+kind = "device"
+nation = "USA"
+clearance = "USA:TOP SECRET"
+expires = "2099-12-31"
+"""
+NODE = """
+[node]
+data_dir = "data"
+registry = "registry.toml"
+[tcp]
+enabled = true
+port = {port}
+identity = "bench"
+[limits]
+idle_timeout_s = 3600
+max_connections = 4096
+"""
+TAKY = """
+[taky]
+hostname = localhost
+node_id = bench
+bind_ip = 127.0.0.1
+root_dir = {root}
+[cot_server]
+port = {port}
+[ssl]
+enabled = false
+"""
+KEY = re.compile(rb"<remarks>k(\d+)-(\d+)-(\d+)</remarks>")
+_RUNS = iter(range(1, 10**6))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def taky_venv(cache: Path) -> Path:
+    """taky pins old libraries; it gets a virtual environment of its own."""
+    venv = cache / f"taky-{TAKY_VERSION}"
+    exe = venv / "bin" / "taky"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", f"taky=={TAKY_VERSION}"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    return exe
+
+
+async def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            _, w = await asyncio.open_connection("127.0.0.1", port)
+            w.close()
+            await w.wait_closed()
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"server on {port} did not start")
+
+
+@dataclass
+class Server:
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+
+    def cpu(self) -> float:
+        times = psutil.Process(self.proc.pid).cpu_times()
+        return float(times.user + times.system)
+
+    def rss(self) -> int:
+        return int(psutil.Process(self.proc.pid).memory_info().rss)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+async def start_kizuna(work: Path) -> Server:
+    root = work / "kizuna"
+    root.mkdir()
+    port = free_port()
+    (root / "registry.toml").write_text(REGISTRY)
+    (root / "node.toml").write_text(NODE.format(port=port))
+    cmd = [sys.executable, "-m", "kizuna.cli", "node", "serve", "--config", "node.toml"]
+    proc = subprocess.Popen(
+        [*cmd, "--log-level", "ERROR"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    await wait_port(port)
+    return Server("kizuna", proc, port)
+
+
+async def start_taky(work: Path, exe: Path) -> Server:
+    root = work / "taky"
+    root.mkdir()
+    port = free_port()
+    (root / "taky.conf").write_text(TAKY.format(root=root, port=port))
+    proc = subprocess.Popen(
+        [str(exe), "-c", "taky.conf", "-l", "error"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    await wait_port(port)
+    return Server("taky", proc, port)
+
+
+def cot_time(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+@dataclass
+class Run:
+    pubs: int
+    subs: int
+    start: datetime = field(default_factory=lambda: datetime.now(UTC))
+    sent_at: list[list[float]] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    received: int = 0
+    windows: list[asyncio.Semaphore] = field(default_factory=list)
+    rid: int = field(default_factory=lambda: next(_RUNS))
+
+    def event(self, j: int, seq: int) -> bytes:
+        t = self.start + timedelta(milliseconds=seq)  # distinct per event and publisher
+        ts, stale = cot_time(t), cot_time(t + timedelta(minutes=10))
+        return (
+            f'<event version="2.0" uid="bench-p{j}" type="a-f-G-U-C" time="{ts}" '
+            f'start="{ts}" stale="{stale}" how="m-g"><point lat="35.0" lon="139.0" '
+            f'hae="10.0" ce="5.0" le="5.0"/><detail><contact callsign="P{j}"/>'
+            f"<remarks>k{self.rid}-{j}-{seq}</remarks></detail></event>"
+        ).encode()
+
+
+async def subscriber(run: Run, port: int, first: bool, ready: asyncio.Event) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+    ready.set()
+    tail = b""
+    try:
+        while data := await reader.read(1 << 18):
+            now = time.perf_counter()
+            data = tail + data
+            cut = data.rfind(b"</event>") + 8
+            tail = data[cut:] if cut >= 8 else data
+            for rid, j, seq in KEY.findall(data[:cut] if cut >= 8 else b""):
+                if int(rid) != run.rid:
+                    continue  # the picture of an earlier point, sent to late joiners
+                pj, sq = int(j), int(seq)
+                run.received += 1
+                run.latencies.append(now - run.sent_at[pj][sq])
+                if first:
+                    run.windows[pj].release()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
+async def drain(reader: asyncio.StreamReader) -> None:
+    with contextlib.suppress(ConnectionError, OSError):
+        while await reader.read(1 << 18):
+            pass
+
+
+async def publisher(run: Run, port: int, j: int, mode: str, rate: float, until: float) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    sink = asyncio.create_task(drain(reader))
+    sent = run.sent_at[j]
+    seq = 0
+    t_start = until - SECONDS
+    if mode == "rate":  # independent clients: phases spread over one period
+        t_start += j / (run.pubs * rate)
+        await asyncio.sleep(max(0.0, t_start - time.perf_counter()))
+    try:
+        while time.perf_counter() < until:
+            if mode == "closed":
+                try:
+                    async with asyncio.timeout(2):
+                        await run.windows[j].acquire()
+                except TimeoutError:
+                    pass  # a lost event must not stall the loop
+            data = run.event(j, seq)
+            sent.append(time.perf_counter())
+            writer.write(data)
+            seq += 1
+            if mode == "rate":
+                await asyncio.sleep(
+                    max(0.0, (seq / rate) - (time.perf_counter() - (until - SECONDS)))
+                )
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        await asyncio.sleep(1.5)  # let the last events arrive before leaving
+        sink.cancel()
+        writer.close()
+
+
+async def point(
+    server: Server, pubs: int, subs: int, mode: str, rate: float = 0
+) -> dict[str, float]:
+    run = Run(pubs, subs)
+    run.sent_at = [[] for _ in range(pubs)]
+    run.windows = [asyncio.Semaphore(WINDOW) for _ in range(pubs)]
+    readies = [asyncio.Event() for _ in range(subs)]
+    sub_tasks = [
+        asyncio.create_task(subscriber(run, server.port, i == 0, readies[i])) for i in range(subs)
+    ]
+    for r in readies:
+        await r.wait()
+    await asyncio.sleep(0.5)
+    rss = [server.rss()]
+    cpu0, gen0 = server.cpu(), time.process_time()
+    until = time.perf_counter() + SECONDS
+    t0 = time.perf_counter()
+    pub_tasks = [
+        asyncio.create_task(publisher(run, server.port, j, mode, rate, until)) for j in range(pubs)
+    ]
+    while not all(t.done() for t in pub_tasks):
+        rss.append(server.rss())
+        await asyncio.sleep(0.2)
+    received_in_time = run.received
+    elapsed = time.perf_counter() - t0
+    cpu, gen = server.cpu() - cpu0, time.process_time() - gen0
+    for t in sub_tasks:
+        t.cancel()
+    await asyncio.gather(*sub_tasks, return_exceptions=True)
+    sent = sum(len(s) for s in run.sent_at)
+    lat = sorted(run.latencies) or [float("nan")]
+    return {
+        "sent": sent,
+        "delivered_per_s": round(received_in_time / elapsed, 1),
+        "p50_ms": round(lat[len(lat) // 2] * 1000, 2),
+        "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 2),
+        "loss": round(1 - run.received / max(1, sent * subs), 4),
+        "rss_mb": round(max(rss) / 2**20, 1),
+        "server_cpu": round(cpu / elapsed, 2),  # cores busy, on average
+        "loadgen_cpu": round(gen / elapsed, 2),
+    }
+
+
+POINTS = [
+    ("closed_1x1", 1, 1, "closed", 0),
+    ("closed_10x10", 10, 10, "closed", 0),
+    ("closed_50x50", 50, 50, "closed", 0),
+    ("rate_20x20_10hz", 20, 20, "rate", 10),
+    ("max_10x10", 10, 10, "max", 0),
+]
+
+
+async def main() -> None:
+    cache = Path(tempfile.gettempdir()) / "kizuna-bench"
+    exe = taky_venv(cache)
+    out: dict[str, object] = {"bench": "cot_fanout", "seconds_per_point": SECONDS}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        kizuna, taky = await start_kizuna(work), await start_taky(work, exe)
+        try:
+            only = os.environ.get("BENCH_POINTS")
+            for name, pubs, subs, mode, rate in POINTS:
+                if only and name not in only.split(","):
+                    continue
+                k = await point(kizuna, pubs, subs, mode, rate)
+                t = await point(taky, pubs, subs, mode, rate)
+                out[name] = {
+                    "kizuna": k,
+                    "taky": t,
+                    "ratio_delivered": round(
+                        k["delivered_per_s"] / max(t["delivered_per_s"], 1e-9), 2
+                    ),
+                }
+        finally:
+            kizuna.stop()
+            taky.stop()
+    out["python"] = platform.python_version()
+    out["cpus"] = os.cpu_count()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
