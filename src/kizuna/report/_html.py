@@ -29,6 +29,7 @@ PLOT_IDS = (
     "plot-gates",
     "plot-tst",
     "plot-cop",
+    "plot-completeness",
     "plot-sharing",
     "plot-munitions",
 )
@@ -141,6 +142,25 @@ def _munitions(results: Sequence[RunResult]) -> str:
     return _fig_html(fig, "plot-munitions")
 
 
+def _exhaustion(results: Sequence[RunResult]) -> str:
+    names = _metric_names(results, "days_to_exhaustion.")
+    head = "".join(f"<th>{html.escape(n.removeprefix('days_to_exhaustion.'))}</th>" for n in names)
+    rows = []
+    for arch, runs in _by(results, "architecture").items():
+        cells = []
+        for n in names:
+            e = estimate([r.metrics[n] for r in runs if n in r.metrics])
+            cells.append("not fired" if e.n == 0 else f"{e.mean:.1f} ± {e.half_width:.1f}")
+        rows.append(
+            f"<tr><th>{html.escape(arch)}</th>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+        )
+    return (
+        "<p>Days until national stocks of each shooter's munition run out at the rate the "
+        "exercise fired them (95% CI over seeds):</p><table id='exhaustion'><thead><tr>"
+        f"<th>architecture</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def _summary_table(results: Sequence[RunResult]) -> str:
     metrics = (
         "tst_in_window",
@@ -237,7 +257,18 @@ def render_report(
                 yaxis="share / ratio",
             ),
         ),
-        ("Munitions: what is left", _munitions(results)),
+        (
+            "Share of RED each nation's picture holds",
+            _bars(
+                results,
+                group="tier",
+                metrics=_metric_names(results, "cop_completeness."),
+                title="COP completeness: visible RED objects within 2 km of a picture item",
+                div_id="plot-completeness",
+                yaxis="share",
+            ),
+        ),
+        ("Munitions: what is left", _munitions(results) + _exhaustion(results)),
     ]
     body = "".join(f"<h2>{html.escape(h)}</h2>{fig}" for h, fig in sections)
     note_html = "".join(f"<p class='warn'>{html.escape(n)}</p>" for n in notes)
