@@ -21,7 +21,7 @@ class Limits:
     read_timeout_s: float = 15.0  # to finish a message once begun, and for the TLS handshake
     max_event_bytes: int = 64 * 1024
     max_skew_s: float = 300.0  # how far ahead of the node's clock an event may be stamped
-    pending_commits: int = 64  # reads in flight to the store per client
+    pending_commits: int = 4  # reads (up to 64 KiB each) in flight to the store per client
     drain_timeout_s: float = 5.0
 
 
