@@ -206,10 +206,9 @@ async def subscriber(run: Run, port: int, first: bool, ready: asyncio.Event) -> 
                 run.latencies.append(now - run.sent_at[pj][sq])
                 if first:
                     run.windows[pj].release()
-    except (ConnectionError, OSError):
-        pass
-    else:
         run.closed_subs += 1  # the server closed it: shed as a slow reader
+    except (ConnectionError, OSError):
+        run.closed_subs += 1
     finally:
         writer.close()
 

@@ -179,7 +179,10 @@ class NodeServer:
         default: Label,
     ) -> None:
         lim = self.config.limits
-        if self._stopping or len(self.clients) >= lim.max_connections:
+        if self._stopping:
+            writer.transport.abort()
+            return
+        if len(self.clients) >= lim.max_connections:
             self.stats.drop(Drop.CONNECTION_LIMIT, principal.id, f"{len(self.clients)} open")
             writer.transport.abort()
             return
