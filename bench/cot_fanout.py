@@ -168,6 +168,9 @@ class Run:
     sent_at: list[list[float]] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     received: int = 0
+    per_second: list[int] = field(default_factory=list)
+    t0: float = 0.0
+    closed_subs: int = 0
     windows: list[asyncio.Semaphore] = field(default_factory=list)
     rid: int = field(default_factory=lambda: next(_RUNS))
 
@@ -192,16 +195,20 @@ async def subscriber(run: Run, port: int, first: bool, ready: asyncio.Event) -> 
             data = tail + data
             cut = data.rfind(b"</event>") + 8
             tail = data[cut:] if cut >= 8 else data
+            second = int(now - run.t0) if run.t0 else -1
             for rid, j, seq in KEY.findall(data[:cut] if cut >= 8 else b""):
                 if int(rid) != run.rid:
                     continue  # the picture of an earlier point, sent to late joiners
                 pj, sq = int(j), int(seq)
                 run.received += 1
+                if 0 <= second < len(run.per_second):
+                    run.per_second[second] += 1
                 run.latencies.append(now - run.sent_at[pj][sq])
                 if first:
                     run.windows[pj].release()
+        run.closed_subs += 1  # the server closed it: shed as a slow reader
     except (ConnectionError, OSError):
-        pass
+        run.closed_subs += 1
     finally:
         writer.close()
 
@@ -262,16 +269,23 @@ async def point(
     rss = [server.rss()]
     cpu0, gen0 = server.cpu(), time.process_time()
     until = time.perf_counter() + SECONDS
-    t0 = time.perf_counter()
+    t0 = run.t0 = time.perf_counter()
+    run.per_second = [0] * int(SECONDS + 8)
     pub_tasks = [
         asyncio.create_task(publisher(run, server.port, j, mode, rate, until)) for j in range(pubs)
     ]
     while not all(t.done() for t in pub_tasks):
+        if time.perf_counter() > until + 5:  # a swamped server must not hold the run
+            for t in pub_tasks:
+                t.cancel()
+            await asyncio.gather(*pub_tasks, return_exceptions=True)
+            break
         rss.append(server.rss())
         await asyncio.sleep(0.2)
     received_in_time = run.received
     elapsed = time.perf_counter() - t0
     cpu, gen = server.cpu() - cpu0, time.process_time() - gen0
+    shed = run.closed_subs
     for t in sub_tasks:
         t.cancel()
     await asyncio.gather(*sub_tasks, return_exceptions=True)
@@ -286,6 +300,8 @@ async def point(
         "rss_mb": round(max(rss) / 2**20, 1),
         "server_cpu": round(cpu / elapsed, 2),  # cores busy, on average
         "loadgen_cpu": round(gen / elapsed, 2),
+        "subscribers_shed": shed,
+        "delivered_each_second": run.per_second,
     }
 
 

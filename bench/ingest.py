@@ -71,7 +71,7 @@ async def run(store: SqliteStore) -> dict[str, float]:
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         group = await run(SqliteStore(Path(tmp) / "group.db"))
-        single = await run(SqliteStore(Path(tmp) / "single.db", batch_ms=0, max_batch=1))
+        single = await run(SqliteStore(Path(tmp) / "single.db", max_batch=1))
     print(
         json.dumps(
             {

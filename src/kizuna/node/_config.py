@@ -16,12 +16,12 @@ __all__ = ["Limits", "NodeConfig", "TcpConfig", "TlsConfig", "config_from_mappin
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_connections: int = 1024
-    client_buffer_bytes: int = 4 * 1024 * 1024  # unsent bytes per client before it is shed
+    client_buffer_bytes: int = 1024 * 1024  # unsent bytes per client before it is shed
     idle_timeout_s: float = 600.0
     read_timeout_s: float = 15.0  # to finish a message once begun, and for the TLS handshake
     max_event_bytes: int = 64 * 1024
     max_skew_s: float = 300.0  # how far ahead of the node's clock an event may be stamped
-    pending_commits: int = 64  # reads in flight to the store per client
+    pending_commits: int = 4  # reads (up to 64 KiB each) in flight to the store per client
     drain_timeout_s: float = 5.0
 
 

@@ -179,7 +179,10 @@ class NodeServer:
         default: Label,
     ) -> None:
         lim = self.config.limits
-        if self._stopping or len(self.clients) >= lim.max_connections:
+        if self._stopping:
+            writer.transport.abort()
+            return
+        if len(self.clients) >= lim.max_connections:
             self.stats.drop(Drop.CONNECTION_LIMIT, principal.id, f"{len(self.clients)} open")
             writer.transport.abort()
             return
@@ -252,7 +255,11 @@ class NodeServer:
                 partial_since = loop.time()
             records = [r for m in messages if (r := self._accept(m, client, default))]
             if records:
-                await slots.acquire()
+                try:
+                    await slots.acquire()
+                except asyncio.CancelledError:  # shutting down: what was read still commits
+                    self._commit(records, client, None)
+                    raise
                 self._commit(records, client, slots)
 
     # ---- events ------------------------------------------------------------------------
@@ -302,7 +309,9 @@ class NodeServer:
         if accepted:
             client.proto = True
 
-    def _commit(self, records: list[Record], client: Client, slots: asyncio.Semaphore) -> None:
+    def _commit(
+        self, records: list[Record], client: Client, slots: asyncio.Semaphore | None
+    ) -> None:
         task = asyncio.ensure_future(self.store.append(records))
         inflight = self._inflight[client.cid]
         inflight.add(task)
@@ -312,11 +321,12 @@ class NodeServer:
         self,
         records: list[Record],
         client: Client,
-        slots: asyncio.Semaphore,
+        slots: asyncio.Semaphore | None,
         inflight: set[asyncio.Future[tuple[bool, ...]]],
         task: asyncio.Future[tuple[bool, ...]],
     ) -> None:
-        slots.release()
+        if slots is not None:
+            slots.release()
         inflight.discard(task)
         if task.cancelled() or task.exception() is not None:
             for r in records:

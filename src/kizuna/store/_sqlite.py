@@ -1,20 +1,20 @@
 """The embedded default Store: SQLite in WAL mode with synchronous=FULL and group commit.
 
-One writer thread owns the write connection. Appends from any number of tasks queue up; the
-writer takes everything queued (waiting up to ``batch_ms`` for company, none by default: what
-arrives during one commit forms the next batch), inserts it in one transaction and commits
-once, so one fsync covers the whole batch. Each caller's future
-resolves only after that commit.
+Appends from any number of tasks gather while a commit is in flight. When it lands, the
+event loop writes everything gathered in one transaction (cheap: pages go to the WAL in the
+OS cache) and hands only the COMMIT, whose fsync is the slow part, to a single writer
+thread. One fsync covers the whole batch, and the thread takes the GIL twice per batch, not
+once per row, so a busy loop cannot starve it. Each caller's future resolves only after its
+batch is durable.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
 import sqlite3
-import threading
-import time
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -48,7 +48,7 @@ _MS = timedelta(milliseconds=1)
 _REPLAY_POLICY = CotPolicy(max_unknown_bytes=64 * 1024)
 
 _Row = tuple[str, str, int, int, str, bytes]
-_Job = tuple[list[_Row], asyncio.Future[tuple[bool, ...]], asyncio.AbstractEventLoop]
+_Job = tuple[list[_Row], asyncio.Future[tuple[bool, ...]]]
 
 
 def _ms(t: datetime) -> int:
@@ -63,31 +63,15 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _settle(job: _Job, result: tuple[bool, ...] | BaseException) -> None:
-    _, fut, loop = job
-
-    def apply() -> None:
-        if fut.done():
-            return
-        if isinstance(result, BaseException):
-            fut.set_exception(result)
-        else:
-            fut.set_result(result)
-
-    loop.call_soon_threadsafe(apply)
-
-
 class SqliteStore:
     def __init__(
         self,
         path: Path,
         *,
-        batch_ms: float = 0.0,
-        max_batch: int = 2048,
+        max_batch: int = 4096,
         decider: Decider | None = None,
     ) -> None:
         self.path = path
-        self._batch_s = batch_ms / 1000
         self._max_batch = max_batch
         self._decider = decider or Decider()
         try:
@@ -96,53 +80,51 @@ class SqliteStore:
             self._conn.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: deque[_Job] = deque()
+        self._busy = False  # a transaction is being written or committed
         self._closed = False
+        self._idle: asyncio.Event | None = None
+        self._fsync = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
         self.commits = 0
-        self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
-        self._thread.start()
 
     async def append(self, records: Sequence[Record]) -> tuple[bool, ...]:
         if self._closed:
             raise StoreError(f"store {self.path} is closed")
         if not records:
             return ()
-        # serialise here, not in the writer: the writer should hold the GIL as little as it can
         rows = [
             (r.origin, r.event.uid, _ms(r.event.time), _ms(r.event.stale), r.event.type,
              event_to_xml(r.event))
             for r in records
         ]  # fmt: skip
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[tuple[bool, ...]] = loop.create_future()
-        self._jobs.put((rows, fut, loop))
+        fut: asyncio.Future[tuple[bool, ...]] = asyncio.get_running_loop().create_future()
+        self._jobs.append((rows, fut))
+        if not self._busy:
+            self._start()
         return await fut
 
-    def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
-        batch, size, stop = [first], len(first[0]), False
-        deadline = time.monotonic() + self._batch_s
-        while size < self._max_batch:
-            try:
-                wait = deadline - time.monotonic()
-                job = self._jobs.get(timeout=wait) if wait > 0 else self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if job is None:
-                stop = True
-                break
+    def _take(self) -> list[_Job]:
+        batch: list[_Job] = []
+        size = 0
+        while self._jobs and (not batch or size + len(self._jobs[0][0]) <= self._max_batch):
+            job = self._jobs.popleft()
             batch.append(job)
             size += len(job[0])
-        return batch, stop
+        return batch
 
-    def _run(self) -> None:
-        while True:
-            first = self._jobs.get()
-            if first is None:
-                return
-            batch, stop = self._gather(first)
-            self._commit(batch)
-            if stop:
-                return
+    def _start(self) -> None:
+        batch = self._take()
+        rows = [row for rows, _ in batch for row in rows]
+        self._busy = True
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            flags = self._insert(rows)
+        except sqlite3.Error as exc:
+            self._fail(batch, exc)
+            return
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self._fsync, self._conn.execute, "COMMIT")
+        done.add_done_callback(lambda f: self._committed(batch, flags, f))
 
     def _insert(self, rows: list[_Row]) -> list[bool]:
         """Insert in one statement; find which rows were new only when some were not."""
@@ -162,26 +144,37 @@ class SqliteStore:
             fresh.discard(key)  # a second copy in the same batch is a duplicate
         return flags
 
-    def _commit(self, batch: list[_Job]) -> None:
-        conn = self._conn
-        rows = [row for job in batch for row in job[0]]
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            flags = self._insert(rows)
-            conn.execute("COMMIT")
-            self.commits += 1
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            error = StoreError(f"cannot append to {self.path}: {exc}")
-            error.__cause__ = exc
-            for job in batch:
-                _settle(job, error)
+    def _committed(
+        self, batch: list[_Job], flags: list[bool], done: asyncio.Future[sqlite3.Cursor]
+    ) -> None:
+        exc = done.exception()
+        if exc is not None:
+            self._fail(batch, exc)
             return
+        self.commits += 1
         pos = 0
-        for job in batch:
-            _settle(job, tuple(flags[pos : pos + len(job[0])]))
-            pos += len(job[0])
+        for rows, fut in batch:
+            if not fut.done():
+                fut.set_result(tuple(flags[pos : pos + len(rows)]))
+            pos += len(rows)
+        self._next()
+
+    def _fail(self, batch: list[_Job], exc: BaseException) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+        for _, fut in batch:
+            if not fut.done():
+                error = StoreError(f"cannot append to {self.path}: {exc}")
+                error.__cause__ = exc
+                fut.set_exception(error)
+        self._next()
+
+    def _next(self) -> None:
+        self._busy = False
+        if self._jobs:
+            self._start()
+        elif self._idle is not None:
+            self._idle.set()
 
     def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
         try:
@@ -226,10 +219,12 @@ class SqliteStore:
         return value
 
     async def close(self) -> None:
-        """Commit what is queued, then stop the writer and close the database."""
+        """Commit what is queued, then close the database."""
         if self._closed:
             return
         self._closed = True
-        self._jobs.put(None)
-        await asyncio.to_thread(self._thread.join)
+        if self._busy:
+            self._idle = asyncio.Event()
+            await self._idle.wait()
+        self._fsync.shutdown(wait=True)
         self._conn.close()

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kizuna.cli._app import app
+from kizuna.errors import ConfigError
+from kizuna.node import config_from_mapping, load_config
+
+from ._support import REGISTRY
+
+
+def test_a_full_config_reads(tmp_path: Path) -> None:
+    (tmp_path / "node.toml").write_text(
+        '[node]\nregistry = "r.toml"\ndefault_label = "SECRET//REL TO USA, JPN"\n'
+        '[tls]\ncert = "s.pem"\nkey = "s.key"\nca = "ca.pem"\nport = 9000\n'
+        '[tcp]\nenabled = true\nidentity = "tools-usa"\n'
+        "[limits]\nmax_connections = 10\n"
+    )
+    cfg = load_config(tmp_path / "node.toml")
+    assert cfg.tls is not None and cfg.tls.port == 9000 and cfg.tls.cert == tmp_path / "s.pem"
+    assert cfg.tcp is not None and cfg.tcp.identity == "tools-usa"
+    assert cfg.default_label.level == "SECRET"
+    assert cfg.limits.max_connections == 10
+    assert cfg.store_path == tmp_path / "kizuna-data" / "events.db"
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"node": {"registry": "r"}}, "tls"),
+        ({"node": {"registry": "r"}, "tcp": {"enabled": True}}, "tcp.identity"),
+        ({"node": {}, "tcp": {"enabled": True, "identity": "x"}}, "node.registry"),
+        (
+            {"node": {"registry": "r", "default_label": "SECRET//REL TO MARS"},
+             "tcp": {"enabled": True, "identity": "x"}},
+            "node.default_label",
+        ),
+        (
+            {"node": {"registry": "r"}, "tcp": {"enabled": True, "identity": "x"},
+             "limits": {"max_connections": -1}},
+            "limits.max_connections",
+        ),
+        (
+            {"node": {"registry": "r"}, "tcp": {"enabled": True, "identity": "x"},
+             "limits": {"speed": 1}},
+            "limits",
+        ),
+        ({"node": {"registry": "r"}, "tls": {"cert": "c", "key": "k"}}, "tls.ca"),
+    ],
+)  # fmt: skip
+def test_bad_config_names_the_field(raw: dict[str, object], field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        config_from_mapping(raw, Path())
+    assert err.value.field == field
+
+
+def test_cli_pki_init_writes_certificates(tmp_path: Path) -> None:
+    (tmp_path / "registry.toml").write_text(REGISTRY)
+    result = CliRunner().invoke(
+        app, ["pki", "init", str(tmp_path / "pki"), "--registry", str(tmp_path / "registry.toml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "pki" / "clients" / "jpn-hi.pem").exists()
+    again = CliRunner().invoke(
+        app, ["pki", "init", str(tmp_path / "pki"), "--registry", str(tmp_path / "registry.toml")]
+    )
+    assert again.exit_code == 2
+
+
+def test_cli_serve_reports_a_bad_config(tmp_path: Path) -> None:
+    (tmp_path / "node.toml").write_text("[node]\n")
+    result = CliRunner().invoke(app, ["node", "serve", "--config", str(tmp_path / "node.toml")])
+    assert result.exit_code == 2
