@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/kizuna demo
+	$(BIN)/kizuna exercise run --out out
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
