@@ -20,7 +20,7 @@ from pathlib import Path
 from kizuna.clock import Clock
 from kizuna.coord import load_architecture
 from kizuna.cot import Event
-from kizuna.sim import Experiment, ExerciseRun, RunKey, World, load_scenario, run_experiment
+from kizuna.sim import ExerciseRun, Experiment, RunKey, World, load_scenario, run_experiment
 from kizuna.sim._picture import Crossing
 from kizuna.sustain import default_model
 
@@ -65,24 +65,27 @@ def main() -> None:
     exp = Experiment(sc.architectures, sc.tiers, tuple(range(1, seeds + 1)))
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        outcome = run_experiment(ExerciseRun(hours=hours), exp, Path(tmp), _Quiet(),
-                                 jobs=args.jobs)
+        outcome = run_experiment(ExerciseRun(hours=hours), exp, Path(tmp), _Quiet(), jobs=args.jobs)
         sweep_s = time.perf_counter() - t0
     run_wall, bypass_wall = one_run(hours)
-    print(json.dumps({
-        "bench": "exercise",
-        "runs": len(exp.runs()),
-        "failed": len(outcome.failures),
-        "hours_per_run": hours,
-        "jobs": args.jobs,
-        "sweep_wall_s": round(sweep_s, 1),
-        "sweep_target_s": 60,
-        "one_run_wall_s": round(run_wall, 2),
-        "sim_s_per_wall_s": round(hours * 3600 / run_wall, 1),
-        "one_run_gateways_bypassed_wall_s": round(bypass_wall, 2),
-        "gateway_share_of_run": round(1 - bypass_wall / run_wall, 3),
-        "python": platform.python_version(),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "exercise",
+                "runs": len(exp.runs()),
+                "failed": len(outcome.failures),
+                "hours_per_run": hours,
+                "jobs": args.jobs,
+                "sweep_wall_s": round(sweep_s, 1),
+                "sweep_target_s": 60,
+                "one_run_wall_s": round(run_wall, 2),
+                "sim_s_per_wall_s": round(hours * 3600 / run_wall, 1),
+                "one_run_gateways_bypassed_wall_s": round(bypass_wall, 2),
+                "gateway_share_of_run": round(1 - bypass_wall / run_wall, 3),
+                "python": platform.python_version(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
