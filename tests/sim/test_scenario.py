@@ -54,7 +54,7 @@ def test_undefined_references_fail_before_running(tmp_path: Path) -> None:
     d = doc()
     sensors = d["sensors"]
     assert isinstance(sensors, dict)
-    sensors["us_ghost"] = {"revisit_s": 60, "pd": 0.5, "sigma_m": 10}
+    sensors["us_ghost"] = {"revisit_s": 600, "pd": 0.5, "sigma_m": 10}
     red = d["red"]
     assert isinstance(red, list)
     red.append({"name": "subs", "type": "submarine", "count": 3})
