@@ -1,5 +1,6 @@
-"""The common operational picture and its per-viewer views."""
+"""The common operational picture, its per-viewer views, and tracks made from detections."""
 
 from kizuna.cop._picture import Picture
+from kizuna.cop._tracking import DetectionTracking
 
-__all__ = ["Picture"]
+__all__ = ["DetectionTracking", "Picture"]

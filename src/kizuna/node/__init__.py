@@ -6,6 +6,7 @@ from kizuna.node._config import (
     NodeConfig,
     TcpConfig,
     TlsConfig,
+    TrackingConfig,
     config_from_mapping,
     load_config,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "Stats",
     "TcpConfig",
     "TlsConfig",
+    "TrackingConfig",
     "build_node",
     "config_from_mapping",
     "load_config",

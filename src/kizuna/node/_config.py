@@ -45,6 +45,38 @@ class TcpConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackingConfig:
+    """Detections published as CoT (types under ``detection_type``) are tracked per sensor
+    around ``origin`` and their tracks relayed every ``scan_s`` seconds."""
+
+    origin: tuple[float, float]
+    detection_type: str = "b-d"
+    scan_s: float = 1.0
+    stale_s: float = 120.0
+
+
+def _tracking(raw: Mapping[str, object]) -> TrackingConfig | None:
+    if not raw:
+        return None
+    unknown = set(raw) - {"origin_lat", "origin_lon", "detection_type", "scan_s", "stale_s"}
+    if unknown:
+        raise ConfigError(f"unknown keys {sorted(unknown)}", field="tracking")
+    values: dict[str, float] = {}
+    for key, lo, hi in (("origin_lat", -89.0, 89.0), ("origin_lon", -180.0, 180.0),
+                        ("scan_s", 0.05, 3600.0), ("stale_s", 1.0, 86_400.0)):  # fmt: skip
+        value = raw.get(key, {"scan_s": 1.0, "stale_s": 120.0}.get(key))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+            raise ConfigError(f"must be a number in [{lo:g}, {hi:g}]", field=f"tracking.{key}")
+        values[key] = float(value)
+    kind = raw.get("detection_type", "b-d")
+    if not isinstance(kind, str) or not kind:
+        raise ConfigError("must be a CoT type prefix", field="tracking.detection_type")
+    return TrackingConfig(
+        (values["origin_lat"], values["origin_lon"]), kind, values["scan_s"], values["stale_s"]
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     nation: str
     store_path: Path
@@ -55,6 +87,7 @@ class NodeConfig:
     limits: Limits = field(default_factory=Limits)
     announce_protocol: bool = True
     keep_unknown_detail: bool = True
+    tracking: TrackingConfig | None = None
 
 
 def _table(raw: Mapping[str, object], key: str) -> Mapping[str, object]:
@@ -131,6 +164,7 @@ def config_from_mapping(raw: Mapping[str, object], base: Path) -> NodeConfig:
         limits=_limits(_table(raw, "limits")),
         announce_protocol=bool(node.get("announce_protocol", True)),
         keep_unknown_detail=bool(node.get("keep_unknown_detail", True)),
+        tracking=_tracking(_table(raw, "tracking")),
     )
 
 

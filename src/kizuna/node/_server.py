@@ -17,7 +17,7 @@ from datetime import timedelta
 from functools import partial
 
 from kizuna.clock import Clock, RealClock
-from kizuna.cop import Picture
+from kizuna.cop import DetectionTracking, Picture
 from kizuna.cot import (
     PROTOCOL_REQUEST,
     SUPPORTED_VERSIONS,
@@ -37,7 +37,8 @@ from kizuna.cot import (
     protocol_support,
     requested_version,
 )
-from kizuna.errors import ConfigError, ParseError, ValidationError
+from kizuna.errors import ConfigError, KizunaError, ParseError, ValidationError
+from kizuna.fusion import LocalPlane
 from kizuna.identity import Principal, Registry, principal_for_cert
 from kizuna.labels import Decider, Label, PolicyTable, Viewer, default_table
 from kizuna.node._client import Client
@@ -69,6 +70,15 @@ class NodeServer:
         self.table = table or default_table()
         self.decider = Decider(self.table)
         self.picture = Picture(self.clock, self.decider)
+        self.tracking: DetectionTracking | None = None
+        if config.tracking is not None:
+            tr = config.tracking
+            self.tracking = DetectionTracking(
+                self.picture, LocalPlane(*tr.origin), self.clock,
+                detection_type=tr.detection_type, origin=f"{config.nation}-tracker",
+                stale_s=tr.stale_s,
+            )  # fmt: skip
+        self._tracking_task: asyncio.Task[None] | None = None
         self.stats = Stats(logger or logging.getLogger("kizuna.node"))
         self.policy = CotPolicy(
             max_event_bytes=config.limits.max_event_bytes,
@@ -117,12 +127,32 @@ class NodeServer:
             self.tls_port = srv.sockets[0].getsockname()[1]
             self._servers.append(srv)
         self._housekeeping = asyncio.create_task(self._expire_loop())
+        if self.tracking is not None and self.config.tracking is not None:
+            self._tracking_task = asyncio.create_task(
+                self._track_loop(self.tracking, self.config.tracking.scan_s)
+            )
         self.stats.log.info("node listening: tls=%s tcp=%s", self.tls_port, self.tcp_port)
 
     async def _expire_loop(self) -> None:
         while True:
             await asyncio.sleep(1.0)
             self.picture.expire()
+
+    async def _track_loop(self, tracking: DetectionTracking, every: float) -> None:
+        """Tracks made from detections are committed like any event, then relayed."""
+        while True:
+            await asyncio.sleep(every)
+            records = [Record(f"{self.config.nation}-tracker", e) for e in tracking.scan()]
+            if not records:
+                continue
+            try:
+                fresh = await self.store.append(records)
+            except KizunaError as exc:
+                self.stats.log.error("tracks not stored: %s", exc)
+                continue
+            for record, new in zip(records, fresh, strict=True):
+                if new:
+                    self._publish(record, None)
 
     def _ssl_context(self) -> ssl.SSLContext:
         tls = self.config.tls
@@ -143,6 +173,8 @@ class NodeServer:
         self._stopping = True
         if self._housekeeping is not None:
             self._housekeeping.cancel()
+        if self._tracking_task is not None:
+            self._tracking_task.cancel()
         for srv in self._servers:
             srv.close()
         for task in list(self._readers.values()):
@@ -349,9 +381,12 @@ class NodeServer:
             cache[client.proto] = data
         return data
 
-    def _publish(self, record: Record, sender: Client) -> None:
+    def _publish(self, record: Record, sender: Client | None) -> None:
         """Relay a committed record to every other client its label permits."""
         self.picture.update(record)
+        tracking = self.tracking
+        if sender is not None and tracking is not None and tracking.is_detection(record.event):
+            tracking.add(sender.name, record.event)
         event, now = record.event, self.clock.now()
         cache: dict[bool, bytes] = {}
         permits: dict[int, bool] = {}  # by viewer object: clients share interned viewers
