@@ -80,3 +80,18 @@ def test_broken_yaml_and_missing_file(tmp_path: Path) -> None:
         load_scenario(tmp_path / "absent.yaml")
     with pytest.raises(ScenarioError, match="mapping"):
         parse_scenario(["not", "a", "mapping"])
+
+
+def test_an_unlabelled_sensor_is_refused() -> None:
+    from dataclasses import replace
+
+    from kizuna.coord import load_architecture
+    from kizuna.sim._scenario import check_references
+
+    arch = load_architecture("integrated")
+    nodes = dict(arch.nodes)
+    nodes["us_mq9"] = replace(nodes["us_mq9"], label=None)
+    bare = replace(arch, nodes=nodes)
+    with pytest.raises(ScenarioError) as err:
+        check_references(load_scenario(), {"integrated": bare})
+    assert [p for p, _ in err.value.problems] == ["sensors.us_mq9"]

@@ -14,7 +14,7 @@ from kizuna.clock import Clock
 from kizuna.cop import Picture
 from kizuna.cot import Event, Point
 from kizuna.fusion import TrackTable, gospa
-from kizuna.labels import Decider, Label, Viewer
+from kizuna.labels import Label, Viewer
 from kizuna.sim._geo import Grid
 from kizuna.store import Record
 
@@ -81,7 +81,6 @@ class NationalPicture:
     viewer: Viewer
     picture: Picture
     grid: Grid
-    decider: Decider
     gospa_c: float
     gospa_values: list[float] = field(default_factory=list)
     completeness: list[float] = field(default_factory=list)

@@ -199,10 +199,12 @@ def check_references(
     it is run under; every problem is listed with its path."""
     problems = Problems()
     for name, arch in archs.items():
-        sensors = {n.id for n in arch.sensors()}
+        sensors = {n.id: n for n in arch.sensors()}
         for sid in scenario.sensors:
             if sid not in sensors:
                 problems.add(f"sensors.{sid}", f"no sensor {sid!r} in architecture {name!r}")
+            elif not sensors[sid].label:  # fail closed: an unlabelled product is never shared
+                problems.add(f"sensors.{sid}", f"sensor {sid!r} has no label in {name!r}")
         for i, group in enumerate(scenario.red):
             if group.nominate and group.type not in arch.target_types:
                 problems.add(

@@ -81,7 +81,6 @@ class World:
                 _duty_officer(n),
                 Picture(self.clock, decider),
                 self.grid,
-                decider,
                 scenario.gospa_c_m,
             )
             for n in PICTURE_NATIONS
@@ -105,7 +104,7 @@ class World:
             out[sid] = SensorSpec(
                 sid,
                 node.nation,
-                node.label or "UNCLASSIFIED",
+                node.label or "",  # prepare() refuses unlabelled sensors
                 kin.revisit_s,
                 kin.pd,
                 kin.sigma_m,
