@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
+from kizuna.coord import load_architecture
 from kizuna.sim import ScenarioError, load_scenario, parse_scenario, prepare
+from kizuna.sim._scenario import check_references
 
 SHIPPED = Path(__file__).parents[2] / "src/kizuna/scenarios/default.yaml"
 
@@ -83,11 +86,6 @@ def test_broken_yaml_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_an_unlabelled_sensor_is_refused() -> None:
-    from dataclasses import replace
-
-    from kizuna.coord import load_architecture
-    from kizuna.sim._scenario import check_references
-
     arch = load_architecture("integrated")
     nodes = dict(arch.nodes)
     nodes["us_mq9"] = replace(nodes["us_mq9"], label=None)
