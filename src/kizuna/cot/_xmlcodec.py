@@ -29,6 +29,7 @@ __all__ = [
     "format_time",
     "label_xml",
     "parse_event",
+    "parse_event_children",
     "parse_time",
     "read_detail",
 ]
@@ -119,10 +120,19 @@ def read_detail(
     detail: ET.Element | None, policy: CotPolicy, table: PolicyTable
 ) -> tuple[str, Label | None]:
     """Split a <detail> into canonical XML of its children and the label it carries."""
+    parts, _, label = _read_detail(detail, policy, table)
+    return "".join(parts), label
+
+
+def _read_detail(
+    detail: ET.Element | None, policy: CotPolicy, table: PolicyTable
+) -> tuple[list[str], list[tuple[ET.Element, str]], Label | None]:
+    """The canonical XML of each kept child, each kept child with it, and the label."""
     if detail is None:
-        return "", None
+        return [], [], None
     label: Label | None = None
     parts: list[str] = []
+    kept: list[tuple[ET.Element, str]] = []
     unknown = 0
     for child in detail:
         if child.tag in (_LABEL, _STANAG):
@@ -140,10 +150,17 @@ def read_detail(
                     f"unknown elements exceed {policy.max_unknown_bytes} bytes", field="detail"
                 )
         parts.append(xml)
-    return "".join(parts), label
+        kept.append((child, xml))
+    return parts, kept, label
 
 
 def _event_of(root: ET.Element, policy: CotPolicy, table: PolicyTable) -> Event:
+    return _event_and_children(root, policy, table)[0]
+
+
+def _event_and_children(
+    root: ET.Element, policy: CotPolicy, table: PolicyTable
+) -> tuple[Event, list[tuple[ET.Element, str]]]:
     if root.tag != "event":
         raise ParseError(f"root element is {root.tag[:40]!r}, not 'event'")
     a = root.attrib
@@ -163,8 +180,8 @@ def _event_of(root: ET.Element, policy: CotPolicy, table: PolicyTable) -> Event:
         _number(p.get("lon"), "point.lon"),
         *(_number(p.get(n), f"point.{n}", 9999999.0) for n in _POINT_ATTRS[2:]),
     )
-    detail, label = read_detail(details[0] if details else None, policy, table)
-    return Event(
+    parts, kept, label = _read_detail(details[0] if details else None, policy, table)
+    event = Event(
         uid=a["uid"],
         type=a["type"],
         time=parse_time(a["time"], "time"),
@@ -172,12 +189,13 @@ def _event_of(root: ET.Element, policy: CotPolicy, table: PolicyTable) -> Event:
         stale=parse_time(a["stale"], "stale"),
         point=point,
         how=a["how"],
-        detail=detail,
+        detail="".join(parts),
         label=label,
         access=a.get("access", ""),
         qos=a.get("qos", ""),
         opex=a.get("opex", ""),
     )
+    return event, kept
 
 
 def parse_event(
@@ -192,6 +210,21 @@ def parse_event(
         max_elements=policy.max_elements,
     )
     return _event_of(root, policy, table or default_table())
+
+
+def parse_event_children(
+    data: bytes | str, policy: CotPolicy, table: PolicyTable
+) -> tuple[Event, list[tuple[ET.Element, str]]]:
+    """``parse_event`` that also hands back each detail child it kept (label excluded) with
+    its canonical XML, so that a caller needing the elements need not parse ``event.detail``
+    a second time."""
+    root = parse_xml(
+        data,
+        max_bytes=policy.max_event_bytes,
+        max_depth=policy.max_depth,
+        max_elements=policy.max_elements,
+    )
+    return _event_and_children(root, policy, table)
 
 
 def label_xml(label: Label, table: PolicyTable) -> str:

@@ -8,11 +8,9 @@ CoT type (a: track, b: picture, t: plan, anything else: liaison).
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
-from kizuna._xml import parse_xml
-from kizuna.cot import CotPolicy, Event, Point, event_to_xml, parse_event
-from kizuna.cot._canon import attr, canonical
+from kizuna.cot import CotPolicy, Event, Point, event_to_xml
+from kizuna.cot._canon import attr
+from kizuna.cot._xmlcodec import parse_event_children
 from kizuna.errors import ParseError, ValidationError
 from kizuna.gateway._item import Item
 from kizuna.labels import PolicyTable, default_table, format_banner, parse_banner
@@ -39,10 +37,10 @@ class CotItemCodec:
 
     def decode(self, data: bytes) -> Item:
         try:
-            event = parse_event(data, self.policy, self.table)
-            children = self._children(event.detail)
+            event, children = parse_event_children(data, self.policy, self.table)
         except ValidationError as exc:
             raise ParseError(f"cot: {exc}") from exc
+        self._check_detail_size(event.detail)
         if event.label is not None and event.label.categories:
             # the guard's label is a banner, which cannot carry STANAG categories: dropping
             # them would widen access, so such an item does not cross at all
@@ -50,14 +48,14 @@ class CotItemCodec:
         origin, category = self.home, category_of(event.type)
         detail: list[tuple[str, str]] = []
         callsign = ""
-        for child in children:
+        for child, xml in children:
             if child.tag == _TAG:
                 origin = child.get("origin", origin)
                 category = child.get("category", category)
                 continue
             if child.tag == "contact":
                 callsign = child.get("callsign", "")
-            detail.append((child.tag, canonical(child)))
+            detail.append((child.tag, xml))
         p = event.point
         return Item(
             uid=event.uid, type=event.type, origin=origin, time=event.time,
@@ -67,16 +65,12 @@ class CotItemCodec:
             start=event.start, stale=event.stale, how=event.how,
         )  # fmt: skip
 
-    def _children(self, detail: str) -> list[ET.Element]:
-        if not detail:
-            return []
-        root = parse_xml(
-            f"<detail>{detail}</detail>",
-            max_bytes=self.policy.max_event_bytes,
-            max_depth=self.policy.max_depth,
-            max_elements=self.policy.max_elements,
-        )
-        return list(root)
+    def _check_detail_size(self, detail: str) -> None:
+        # the detail children are the ones parsed with the event, but the detail's canonical
+        # form, wrapped in <detail>, must still fit the event size limit as it always has
+        limit = self.policy.max_event_bytes
+        if detail and len(detail.encode("utf-8")) + len("<detail></detail>") > limit:
+            raise ParseError(f"XML larger than {limit} bytes")
 
     def encode(self, item: Item) -> bytes:
         """Canonical CoT XML, with origin and category in their own detail element."""
