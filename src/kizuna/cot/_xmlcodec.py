@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -51,6 +52,7 @@ _TIME = re.compile(
 )
 _EVENT_ATTRS = ("version", "uid", "type", "time", "start", "stale", "how")
 _POINT_ATTRS = ("lat", "lon", "hae", "ce", "le")
+BannerReader = Callable[[str, PolicyTable], Label]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +103,14 @@ def _number(value: str | None, name: str, default: float | None = None) -> float
     return float(value)
 
 
-def _label_of(elem: ET.Element, table: PolicyTable) -> Label:
+def _label_of(elem: ET.Element, table: PolicyTable, banners: BannerReader) -> Label:
     try:
         if elem.tag == _STANAG:
             return label_from_element(elem, table)
         banner = elem.get("banner")
         inner = list(elem)
         if banner is not None and not inner:
-            return parse_banner(banner, table)
+            return banners(banner, table)
         if banner is None and len(inner) == 1 and inner[0].tag == _STANAG:
             return label_from_element(inner[0], table)
     except ParseError as exc:
@@ -120,12 +122,12 @@ def read_detail(
     detail: ET.Element | None, policy: CotPolicy, table: PolicyTable
 ) -> tuple[str, Label | None]:
     """Split a <detail> into canonical XML of its children and the label it carries."""
-    parts, _, label = _read_detail(detail, policy, table)
+    parts, _, label = _read_detail(detail, policy, table, parse_banner)
     return "".join(parts), label
 
 
 def _read_detail(
-    detail: ET.Element | None, policy: CotPolicy, table: PolicyTable
+    detail: ET.Element | None, policy: CotPolicy, table: PolicyTable, banners: BannerReader
 ) -> tuple[list[str], list[tuple[ET.Element, str]], Label | None]:
     """The canonical XML of each kept child, each kept child with it, and the label."""
     if detail is None:
@@ -138,7 +140,7 @@ def _read_detail(
         if child.tag in (_LABEL, _STANAG):
             if label is not None:
                 raise ValidationError("carries more than one label", field="detail.label")
-            label = _label_of(child, table)
+            label = _label_of(child, table, banners)
             continue
         xml = canonical(child)
         if child.tag not in policy.known:
@@ -155,11 +157,11 @@ def _read_detail(
 
 
 def _event_of(root: ET.Element, policy: CotPolicy, table: PolicyTable) -> Event:
-    return _event_and_children(root, policy, table)[0]
+    return _event_and_children(root, policy, table, parse_banner)[0]
 
 
 def _event_and_children(
-    root: ET.Element, policy: CotPolicy, table: PolicyTable
+    root: ET.Element, policy: CotPolicy, table: PolicyTable, banners: BannerReader
 ) -> tuple[Event, list[tuple[ET.Element, str]]]:
     if root.tag != "event":
         raise ParseError(f"root element is {root.tag[:40]!r}, not 'event'")
@@ -180,7 +182,7 @@ def _event_and_children(
         _number(p.get("lon"), "point.lon"),
         *(_number(p.get(n), f"point.{n}", 9999999.0) for n in _POINT_ATTRS[2:]),
     )
-    parts, kept, label = _read_detail(details[0] if details else None, policy, table)
+    parts, kept, label = _read_detail(details[0] if details else None, policy, table, banners)
     event = Event(
         uid=a["uid"],
         type=a["type"],
@@ -213,18 +215,21 @@ def parse_event(
 
 
 def parse_event_children(
-    data: bytes | str, policy: CotPolicy, table: PolicyTable
+    data: bytes | str,
+    policy: CotPolicy,
+    table: PolicyTable,
+    banners: BannerReader = parse_banner,
 ) -> tuple[Event, list[tuple[ET.Element, str]]]:
     """``parse_event`` that also hands back each detail child it kept (label excluded) with
     its canonical XML, so that a caller needing the elements need not parse ``event.detail``
-    a second time."""
+    a second time. ``banners`` reads a banner label as ``parse_banner`` does (a cache of it)."""
     root = parse_xml(
         data,
         max_bytes=policy.max_event_bytes,
         max_depth=policy.max_depth,
         max_elements=policy.max_elements,
     )
-    return _event_and_children(root, policy, table)
+    return _event_and_children(root, policy, table, banners)
 
 
 def label_xml(label: Label, table: PolicyTable) -> str:

@@ -13,7 +13,7 @@ from kizuna.cot._canon import attr
 from kizuna.cot._xmlcodec import parse_event_children
 from kizuna.errors import ParseError, ValidationError
 from kizuna.gateway._item import Item
-from kizuna.labels import PolicyTable, default_table, format_banner, parse_banner
+from kizuna.labels import Label, PolicyTable, default_table, format_banner, parse_banner
 
 __all__ = ["CotItemCodec", "category_of"]
 
@@ -25,6 +25,39 @@ def category_of(cot_type: str) -> str:
     return _CATEGORY.get(cot_type.split("-", 1)[0], "liaison")
 
 
+class _Banners:
+    """``parse_banner`` and ``format_banner`` for one table, remembered: the banners an
+    exercise carries are few and repeat, and labels are frozen values. Only successful
+    parses are kept, so a bad banner fails each time exactly as it would uncached."""
+
+    _MAX = 4096
+
+    def __init__(self, table: PolicyTable) -> None:
+        self.table = table
+        self._labels: dict[str, Label] = {}
+        self._texts: dict[Label, str] = {}
+
+    def parse(self, text: str, table: PolicyTable) -> Label:
+        if table is not self.table:
+            return parse_banner(text, table)
+        label = self._labels.get(text)
+        if label is None:
+            label = parse_banner(text, table)
+            if len(self._labels) >= self._MAX:
+                self._labels.clear()
+            self._labels[text] = label
+        return label
+
+    def format(self, label: Label) -> str:
+        text = self._texts.get(label)
+        if text is None:
+            text = format_banner(label, self.table)
+            if len(self._texts) >= self._MAX:
+                self._texts.clear()
+            self._texts[label] = text
+        return text
+
+
 class CotItemCodec:
     """``home``: the nation of the node this gateway stands beside."""
 
@@ -34,10 +67,13 @@ class CotItemCodec:
         self.home = home
         self.table = table or default_table()
         self.policy = policy or CotPolicy()
+        self._banners = _Banners(self.table)
 
     def decode(self, data: bytes) -> Item:
         try:
-            event, children = parse_event_children(data, self.policy, self.table)
+            event, children = parse_event_children(
+                data, self.policy, self.table, self._banners.parse
+            )
         except ValidationError as exc:
             raise ParseError(f"cot: {exc}") from exc
         self._check_detail_size(event.detail)
@@ -60,7 +96,7 @@ class CotItemCodec:
         return Item(
             uid=event.uid, type=event.type, origin=origin, time=event.time,
             lat=p.lat, lon=p.lon, hae=p.hae, ce=p.ce, le=p.le,
-            label=format_banner(event.label, self.table) if event.label else "",
+            label=self._banners.format(event.label) if event.label else "",
             category=category, callsign=callsign, detail=tuple(detail),
             start=event.start, stale=event.stale, how=event.how,
         )  # fmt: skip
@@ -77,7 +113,7 @@ class CotItemCodec:
         parts = [xml for tag, xml in item.detail if tag != _TAG]
         parts.append(f'<{_TAG} category="{attr(item.category)}" origin="{attr(item.origin)}"/>')
         try:
-            label = parse_banner(item.label, self.table) if item.label else None
+            label = self._banners.parse(item.label, self.table) if item.label else None
             event = Event(
                 uid=item.uid, type=item.type, time=item.time,
                 start=item.start or item.time, stale=item.stale or item.time,
