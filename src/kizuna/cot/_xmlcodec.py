@@ -183,11 +183,14 @@ def _event_and_children(
         *(_number(p.get(n), f"point.{n}", 9999999.0) for n in _POINT_ATTRS[2:]),
     )
     parts, kept, label = _read_detail(details[0] if details else None, policy, table, banners)
+    # start is often the event time itself: the same text reads as the same time
+    time = parse_time(a["time"], "time")
+    start = time if a["start"] == a["time"] else parse_time(a["start"], "start")
     event = Event(
         uid=a["uid"],
         type=a["type"],
-        time=parse_time(a["time"], "time"),
-        start=parse_time(a["start"], "start"),
+        time=time,
+        start=start,
         stale=parse_time(a["stale"], "stale"),
         point=point,
         how=a["how"],
@@ -246,9 +249,11 @@ def _num(value: float) -> str:
 def event_to_xml(event: Event, table: PolicyTable | None = None) -> bytes:
     """The canonical XML form: fixed attribute order, shortest round-trip numbers."""
     e, p = event, event.point
+    time = format_time(e.time)
+    start = time if e.start == e.time else format_time(e.start)  # both UTC: same text
     head = (
         f'<event version="2.0" uid="{attr(e.uid)}" type="{e.type}" '
-        f'time="{format_time(e.time)}" start="{format_time(e.start)}" '
+        f'time="{time}" start="{start}" '
         f'stale="{format_time(e.stale)}" how="{e.how}"'
     )
     extra = "".join(
