@@ -36,14 +36,17 @@ class _Builder:
             top.text = (top.text or "") + data
 
     def start(self, name: str, attrs: list[str]) -> None:
-        self._flush()
+        if self.text:
+            self._flush()
         self.count += 1
         if len(self.stack) >= self.max_depth:
             raise ParseError(f"XML nested deeper than {self.max_depth}")
         if self.count > self.max_elements:
             raise ParseError(f"XML has more than {self.max_elements} elements")
+        pairs = iter(attrs)  # expat's ordered attributes: name, value, name, value, ...
         elem = ET.Element(
-            _qname(name), {_qname(k): v for k, v in zip(attrs[::2], attrs[1::2], strict=True)}
+            _qname(name),
+            {(k if "}" not in k else "{" + k): v for k, v in zip(pairs, pairs, strict=True)},
         )
         if self.stack:
             self.stack[-1].append(elem)
@@ -53,7 +56,8 @@ class _Builder:
         self.last = elem
 
     def end(self, _name: str) -> None:
-        self._flush()
+        if self.text:
+            self._flush()
         self.last = self.stack.pop()
 
     def data(self, text: str) -> None:

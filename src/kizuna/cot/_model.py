@@ -17,6 +17,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TYPE = re.compile(r"[A-Za-z0-9_.\-]{1,128}\Z")
 _HOW = re.compile(r"[A-Za-z0-9_.\-]{0,64}\Z")
 _MAX_UID = 256
+# the characters _check_text refuses: C0 controls, lone surrogates and the two non-characters
+_CONTROL = re.compile(r"[\x00-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _finite(value: float, name: str) -> None:
@@ -55,7 +57,7 @@ def _check_time(value: datetime, name: str) -> None:
 
 
 def _check_text(value: str, name: str) -> None:
-    if any(ord(c) < 0x20 or 0xD800 <= ord(c) <= 0xDFFF or c in "\ufffe\uffff" for c in value):
+    if _CONTROL.search(value):
         raise ValidationError("contains a control character", field=name)
 
 

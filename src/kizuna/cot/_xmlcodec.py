@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -29,6 +30,7 @@ __all__ = [
     "format_time",
     "label_xml",
     "parse_event",
+    "parse_event_children",
     "parse_time",
     "read_detail",
 ]
@@ -50,6 +52,7 @@ _TIME = re.compile(
 )
 _EVENT_ATTRS = ("version", "uid", "type", "time", "start", "stale", "how")
 _POINT_ATTRS = ("lat", "lon", "hae", "ce", "le")
+BannerReader = Callable[[str, PolicyTable], Label]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +103,14 @@ def _number(value: str | None, name: str, default: float | None = None) -> float
     return float(value)
 
 
-def _label_of(elem: ET.Element, table: PolicyTable) -> Label:
+def _label_of(elem: ET.Element, table: PolicyTable, banners: BannerReader) -> Label:
     try:
         if elem.tag == _STANAG:
             return label_from_element(elem, table)
         banner = elem.get("banner")
         inner = list(elem)
         if banner is not None and not inner:
-            return parse_banner(banner, table)
+            return banners(banner, table)
         if banner is None and len(inner) == 1 and inner[0].tag == _STANAG:
             return label_from_element(inner[0], table)
     except ParseError as exc:
@@ -119,16 +122,25 @@ def read_detail(
     detail: ET.Element | None, policy: CotPolicy, table: PolicyTable
 ) -> tuple[str, Label | None]:
     """Split a <detail> into canonical XML of its children and the label it carries."""
+    parts, _, label = _read_detail(detail, policy, table, parse_banner)
+    return "".join(parts), label
+
+
+def _read_detail(
+    detail: ET.Element | None, policy: CotPolicy, table: PolicyTable, banners: BannerReader
+) -> tuple[list[str], list[tuple[ET.Element, str]], Label | None]:
+    """The canonical XML of each kept child, each kept child with it, and the label."""
     if detail is None:
-        return "", None
+        return [], [], None
     label: Label | None = None
     parts: list[str] = []
+    kept: list[tuple[ET.Element, str]] = []
     unknown = 0
     for child in detail:
         if child.tag in (_LABEL, _STANAG):
             if label is not None:
                 raise ValidationError("carries more than one label", field="detail.label")
-            label = _label_of(child, table)
+            label = _label_of(child, table, banners)
             continue
         xml = canonical(child)
         if child.tag not in policy.known:
@@ -140,10 +152,17 @@ def read_detail(
                     f"unknown elements exceed {policy.max_unknown_bytes} bytes", field="detail"
                 )
         parts.append(xml)
-    return "".join(parts), label
+        kept.append((child, xml))
+    return parts, kept, label
 
 
 def _event_of(root: ET.Element, policy: CotPolicy, table: PolicyTable) -> Event:
+    return _event_and_children(root, policy, table, parse_banner)[0]
+
+
+def _event_and_children(
+    root: ET.Element, policy: CotPolicy, table: PolicyTable, banners: BannerReader
+) -> tuple[Event, list[tuple[ET.Element, str]]]:
     if root.tag != "event":
         raise ParseError(f"root element is {root.tag[:40]!r}, not 'event'")
     a = root.attrib
@@ -163,21 +182,25 @@ def _event_of(root: ET.Element, policy: CotPolicy, table: PolicyTable) -> Event:
         _number(p.get("lon"), "point.lon"),
         *(_number(p.get(n), f"point.{n}", 9999999.0) for n in _POINT_ATTRS[2:]),
     )
-    detail, label = read_detail(details[0] if details else None, policy, table)
-    return Event(
+    parts, kept, label = _read_detail(details[0] if details else None, policy, table, banners)
+    # start is often the event time itself: the same text reads as the same time
+    time = parse_time(a["time"], "time")
+    start = time if a["start"] == a["time"] else parse_time(a["start"], "start")
+    event = Event(
         uid=a["uid"],
         type=a["type"],
-        time=parse_time(a["time"], "time"),
-        start=parse_time(a["start"], "start"),
+        time=time,
+        start=start,
         stale=parse_time(a["stale"], "stale"),
         point=point,
         how=a["how"],
-        detail=detail,
+        detail="".join(parts),
         label=label,
         access=a.get("access", ""),
         qos=a.get("qos", ""),
         opex=a.get("opex", ""),
     )
+    return event, kept
 
 
 def parse_event(
@@ -194,6 +217,24 @@ def parse_event(
     return _event_of(root, policy, table or default_table())
 
 
+def parse_event_children(
+    data: bytes | str,
+    policy: CotPolicy,
+    table: PolicyTable,
+    banners: BannerReader = parse_banner,
+) -> tuple[Event, list[tuple[ET.Element, str]]]:
+    """``parse_event`` that also hands back each detail child it kept (label excluded) with
+    its canonical XML, so that a caller needing the elements need not parse ``event.detail``
+    a second time. ``banners`` reads a banner label as ``parse_banner`` does (a cache of it)."""
+    root = parse_xml(
+        data,
+        max_bytes=policy.max_event_bytes,
+        max_depth=policy.max_depth,
+        max_elements=policy.max_elements,
+    )
+    return _event_and_children(root, policy, table, banners)
+
+
 def label_xml(label: Label, table: PolicyTable) -> str:
     """A label as a detail child: the banner when it has one, else STANAG 4774 XML."""
     if not label.categories and (label.rel_to is None or label.rel_to):
@@ -208,9 +249,11 @@ def _num(value: float) -> str:
 def event_to_xml(event: Event, table: PolicyTable | None = None) -> bytes:
     """The canonical XML form: fixed attribute order, shortest round-trip numbers."""
     e, p = event, event.point
+    time = format_time(e.time)
+    start = time if e.start == e.time else format_time(e.start)  # both UTC: same text
     head = (
         f'<event version="2.0" uid="{attr(e.uid)}" type="{e.type}" '
-        f'time="{format_time(e.time)}" start="{format_time(e.start)}" '
+        f'time="{time}" start="{start}" '
         f'stale="{format_time(e.stale)}" how="{e.how}"'
     )
     extra = "".join(

@@ -8,14 +8,12 @@ CoT type (a: track, b: picture, t: plan, anything else: liaison).
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
-from kizuna._xml import parse_xml
-from kizuna.cot import CotPolicy, Event, Point, event_to_xml, parse_event
-from kizuna.cot._canon import attr, canonical
+from kizuna.cot import CotPolicy, Event, Point, event_to_xml
+from kizuna.cot._canon import attr
+from kizuna.cot._xmlcodec import parse_event_children
 from kizuna.errors import ParseError, ValidationError
 from kizuna.gateway._item import Item
-from kizuna.labels import PolicyTable, default_table, format_banner, parse_banner
+from kizuna.labels import Label, PolicyTable, default_table, format_banner, parse_banner
 
 __all__ = ["CotItemCodec", "category_of"]
 
@@ -27,6 +25,39 @@ def category_of(cot_type: str) -> str:
     return _CATEGORY.get(cot_type.split("-", 1)[0], "liaison")
 
 
+class _Banners:
+    """``parse_banner`` and ``format_banner`` for one table, remembered: the banners an
+    exercise carries are few and repeat, and labels are frozen values. Only successful
+    parses are kept, so a bad banner fails each time exactly as it would uncached."""
+
+    _MAX = 4096
+
+    def __init__(self, table: PolicyTable) -> None:
+        self.table = table
+        self._labels: dict[str, Label] = {}
+        self._texts: dict[Label, str] = {}
+
+    def parse(self, text: str, table: PolicyTable) -> Label:
+        if table is not self.table:
+            return parse_banner(text, table)
+        label = self._labels.get(text)
+        if label is None:
+            label = parse_banner(text, table)
+            if len(self._labels) >= self._MAX:
+                self._labels.clear()
+            self._labels[text] = label
+        return label
+
+    def format(self, label: Label) -> str:
+        text = self._texts.get(label)
+        if text is None:
+            text = format_banner(label, self.table)
+            if len(self._texts) >= self._MAX:
+                self._texts.clear()
+            self._texts[label] = text
+        return text
+
+
 class CotItemCodec:
     """``home``: the nation of the node this gateway stands beside."""
 
@@ -36,13 +67,16 @@ class CotItemCodec:
         self.home = home
         self.table = table or default_table()
         self.policy = policy or CotPolicy()
+        self._banners = _Banners(self.table)
 
     def decode(self, data: bytes) -> Item:
         try:
-            event = parse_event(data, self.policy, self.table)
-            children = self._children(event.detail)
+            event, children = parse_event_children(
+                data, self.policy, self.table, self._banners.parse
+            )
         except ValidationError as exc:
             raise ParseError(f"cot: {exc}") from exc
+        self._check_detail_size(event.detail)
         if event.label is not None and event.label.categories:
             # the guard's label is a banner, which cannot carry STANAG categories: dropping
             # them would widen access, so such an item does not cross at all
@@ -50,40 +84,36 @@ class CotItemCodec:
         origin, category = self.home, category_of(event.type)
         detail: list[tuple[str, str]] = []
         callsign = ""
-        for child in children:
+        for child, xml in children:
             if child.tag == _TAG:
                 origin = child.get("origin", origin)
                 category = child.get("category", category)
                 continue
             if child.tag == "contact":
                 callsign = child.get("callsign", "")
-            detail.append((child.tag, canonical(child)))
+            detail.append((child.tag, xml))
         p = event.point
         return Item(
             uid=event.uid, type=event.type, origin=origin, time=event.time,
             lat=p.lat, lon=p.lon, hae=p.hae, ce=p.ce, le=p.le,
-            label=format_banner(event.label, self.table) if event.label else "",
+            label=self._banners.format(event.label) if event.label else "",
             category=category, callsign=callsign, detail=tuple(detail),
             start=event.start, stale=event.stale, how=event.how,
         )  # fmt: skip
 
-    def _children(self, detail: str) -> list[ET.Element]:
-        if not detail:
-            return []
-        root = parse_xml(
-            f"<detail>{detail}</detail>",
-            max_bytes=self.policy.max_event_bytes,
-            max_depth=self.policy.max_depth,
-            max_elements=self.policy.max_elements,
-        )
-        return list(root)
+    def _check_detail_size(self, detail: str) -> None:
+        # the detail children are the ones parsed with the event, but the detail's canonical
+        # form, wrapped in <detail>, must still fit the event size limit as it always has
+        limit = self.policy.max_event_bytes
+        if detail and len(detail.encode("utf-8")) + len("<detail></detail>") > limit:
+            raise ParseError(f"XML larger than {limit} bytes")
 
     def encode(self, item: Item) -> bytes:
         """Canonical CoT XML, with origin and category in their own detail element."""
         parts = [xml for tag, xml in item.detail if tag != _TAG]
         parts.append(f'<{_TAG} category="{attr(item.category)}" origin="{attr(item.origin)}"/>')
         try:
-            label = parse_banner(item.label, self.table) if item.label else None
+            label = self._banners.parse(item.label, self.table) if item.label else None
             event = Event(
                 uid=item.uid, type=item.type, time=item.time,
                 start=item.start or item.time, stale=item.stale or item.time,
