@@ -189,3 +189,15 @@ def test_batch_streams_in_constant_memory() -> None:
         tracemalloc.stop()
     assert count == sink.lines == 100_000
     assert peak < 8 * 1024 * 1024  # the input alone would be ~14 MB if it were held
+
+
+def test_label_commands_do_not_load_the_heavy_groups() -> None:
+    # the streaming batch is measured end to end, start-up included
+    probe = (
+        "import sys; from kizuna.cli._app import build_app; build_app('labels'); "
+        "print(sorted(m for m in ('scipy', 'matplotlib', 'plotly', 'simpy') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"

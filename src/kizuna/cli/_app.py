@@ -1,40 +1,36 @@
-"""The root Typer app; each bounded context adds its own sub-command group."""
+"""The root Typer app; each bounded context adds its own sub-command group.
+
+Groups are imported only when needed: ``kizuna labels decide --batch`` should not pay for
+scipy, matplotlib and plotly at start-up. ``main`` builds the app with just the group the
+command line names (all of them for ``--help`` and anything it does not recognise); ``app``
+is the full app, built on first use.
+"""
 
 from __future__ import annotations
 
+import sys
+from functools import cache
+from importlib import import_module
 from typing import Annotated
 
 import typer
 
 from kizuna import __version__
-from kizuna.cli._coord import coord_app
-from kizuna.cli._demo import demo
-from kizuna.cli._exercise import exercise_app
-from kizuna.cli._fusion import fusion_app
-from kizuna.cli._gateway import audit_app, gateway_app, ledger_app
-from kizuna.cli._labels import labels_app
-from kizuna.cli._node import node_app, pki_app
-from kizuna.cli._roadmap import roadmap_app
-from kizuna.cli._sustain import sustain_app
 
-app = typer.Typer(
-    name="kizuna",
-    help="Kizuna: an allied C2 and information-sharing testbed.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(exercise_app, name="exercise")
-app.add_typer(labels_app, name="labels")
-app.add_typer(sustain_app, name="sustain")
-app.add_typer(coord_app, name="coord")
-app.add_typer(fusion_app, name="fusion")
-app.add_typer(gateway_app, name="gateway")
-app.add_typer(audit_app, name="audit")
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(roadmap_app, name="roadmap")
-app.add_typer(node_app, name="node")
-app.add_typer(pki_app, name="pki")
-app.command("demo")(demo)
+# sub-command -> (module, attribute)
+_GROUPS: dict[str, tuple[str, str]] = {
+    "exercise": ("kizuna.cli._exercise", "exercise_app"),
+    "labels": ("kizuna.cli._labels", "labels_app"),
+    "sustain": ("kizuna.cli._sustain", "sustain_app"),
+    "coord": ("kizuna.cli._coord", "coord_app"),
+    "fusion": ("kizuna.cli._fusion", "fusion_app"),
+    "gateway": ("kizuna.cli._gateway", "gateway_app"),
+    "audit": ("kizuna.cli._gateway", "audit_app"),
+    "ledger": ("kizuna.cli._gateway", "ledger_app"),
+    "roadmap": ("kizuna.cli._roadmap", "roadmap_app"),
+    "node": ("kizuna.cli._node", "node_app"),
+    "pki": ("kizuna.cli._node", "pki_app"),
+}
 
 
 def _version(value: bool) -> None:
@@ -43,7 +39,6 @@ def _version(value: bool) -> None:
         raise typer.Exit
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool,
@@ -53,5 +48,34 @@ def _root(
     """Kizuna: an allied C2 and information-sharing testbed."""
 
 
+def build_app(only: str | None = None) -> typer.Typer:
+    """The app with every group, or with only the group ``only`` (and ``demo``)."""
+    app = typer.Typer(
+        name="kizuna",
+        help="Kizuna: an allied C2 and information-sharing testbed.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+    app.callback()(_root)
+    for name, (module, attr) in _GROUPS.items():
+        if only is None or name == only:
+            app.add_typer(getattr(import_module(module), attr), name=name)
+    if only is None or only == "demo":
+        app.command("demo")(import_module("kizuna.cli._demo").demo)
+    return app
+
+
+@cache
+def full_app() -> typer.Typer:
+    return build_app()
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":
+        return full_app()
+    raise AttributeError(name)
+
+
 def main() -> None:
-    app()
+    first = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    build_app(first if first in (*_GROUPS, "demo") else None)()
