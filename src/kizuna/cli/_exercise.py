@@ -46,15 +46,15 @@ class _Bars:
 
 def _summary(out: Path, console: Console) -> None:
     table = Table(title="Exercise summary (means over seeds)")
+    table.add_column("architecture", overflow="fold", min_width=14)
     for col in (
-        "architecture",
         "tier",
         "runs",
-        "kill chain p50 (min)",
+        "kill chain p50 min",
         "TST in window",
-        "destroyed",
-        "COP completeness USA/JPN",
-        "released USA→JPN / JPN→USA",
+        "kills",
+        "COP USA/JPN",
+        "released U→J/J→U",
     ):
         table.add_column(col)
     groups: dict[tuple[str, str], list[dict[str, float]]] = {}
