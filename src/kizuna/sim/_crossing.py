@@ -64,7 +64,6 @@ class GatewayCrossing:
                 decider=decider,
             )
             self._sides[nation] = _Side(gw, db, bus)
-        self._subs: dict[str, object] = {}
 
     def send(self, origin: str, partner: str, events: Sequence[Event]) -> list[Event]:
         if not events:

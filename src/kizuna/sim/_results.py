@@ -6,10 +6,9 @@ half-way never leaves a file that looks finished.
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,7 +105,3 @@ def read_result(path: Path, *, with_events: bool = False) -> RunResult:
 def load_results(directory: Path) -> list[RunResult]:
     """Every finished run under ``directory``, in key order."""
     return sorted((read_result(p) for p in directory.glob("*.sqlite")), key=lambda r: r.key)
-
-
-def event_json(kind: str, body: Mapping[str, object] | Iterable[object]) -> tuple[str, str]:
-    return kind, json.dumps(body, separators=(",", ":"), default=str)

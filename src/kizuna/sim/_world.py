@@ -17,6 +17,7 @@ from kizuna.clock import Clock
 from kizuna.coord import Architecture, CoordinationCell, Nomination, Stage
 from kizuna.cop import Picture
 from kizuna.cot import Event
+from kizuna.errors import KizunaError
 from kizuna.fusion import Tracker, TrackerConfig
 from kizuna.labels import Clearance, ClearanceStatus, Decider, Viewer, parse_banner
 from kizuna.sim._clock import SimClock
@@ -196,11 +197,11 @@ class World:
             for d, j, rec in zip(dist.tolist(), idx.tolist(), items, strict=True):
                 if not math.isfinite(d) or candidates[j] in self._nominated:
                     continue
-                self._nominate_one(int(candidates[j]), rec.event.uid, nation)
+                self._nominate_one(int(candidates[j]), rec.event.uid)
         if not self._wake.triggered:
             self._wake.succeed()
 
-    def _nominate_one(self, red: int, uid: str, nation: str) -> None:
+    def _nominate_one(self, red: int, uid: str) -> None:
         group = self.groups[self._sensor_of(uid)]
         nation = group.nation  # the nomination is credited to the sensor's nation
         x, y = self.forces.pos[red]
@@ -216,7 +217,7 @@ class World:
         self._nominated.add(red)
         try:
             self.cell.nominate(nomination)
-        except Exception:  # a refused nomination is counted by the cell; the run goes on
+        except KizunaError:  # a refused nomination is counted; the run goes on
             self.counts.refused += 1
             return
         self.counts.nominated += 1
