@@ -6,7 +6,7 @@ from kizuna.gateway._audit import AuditEntry, AuditLog, AuditRow, AuditSink, Che
 from kizuna.gateway._config import GatewayFile, Partner, build_gateway, load_gateway_file
 from kizuna.gateway._cot import CotItemCodec, category_of
 from kizuna.gateway._db import GatewayDb, HeldItem, Received
-from kizuna.gateway._envelope import Envelope, open_envelope, seal
+from kizuna.gateway._envelope import Envelope, open_envelope, seal, seal_batch
 from kizuna.gateway._gateway import Gateway, GatewayConfig
 from kizuna.gateway._guard import Filter, Guard, GuardReason, Outcome, Verdict, Work
 from kizuna.gateway._item import Item, ItemCodec, JsonItemCodec
@@ -73,6 +73,7 @@ __all__ = [
     "outbound_guard",
     "parse_rules",
     "seal",
+    "seal_batch",
     "serve_forever",
     "verdict_json",
     "verify_consistency",

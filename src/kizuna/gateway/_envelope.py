@@ -1,8 +1,16 @@
 """The signed envelope one gateway sends another: the canonical item plus who sent it to whom,
-when, under which audit entry, and an Ed25519 signature over all of that."""
+when, under which audit entry, and an Ed25519 signature.
+
+A gateway seals the items it releases together as one batch: each envelope's body is a leaf
+of an RFC 6962 Merkle tree, the signature covers the tree's root, and each envelope carries
+its audit path to that root. Every envelope still stands alone (any one of them proves its own
+body was signed), but a batch costs one signature to make and, at a receiver that remembers
+the roots it has verified, one to check: the signing, not the guard, was most of a crossing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
 
@@ -10,8 +18,12 @@ import msgspec
 
 from kizuna.errors import ParseError
 from kizuna.gateway._keys import KeyRing, Signer
+from kizuna.gateway._merkle import MerkleTree, leaf_hash, root_from_path
 
-__all__ = ["Envelope", "open_envelope", "seal"]
+__all__ = ["Envelope", "HeadCheck", "open_envelope", "seal", "seal_batch"]
+
+MAX_BATCH = 1 << 16
+_MAX_PATH = 16  # log2(MAX_BATCH): a longer audit path cannot belong to any batch we accept
 
 
 class _Wire(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -22,10 +34,18 @@ class _Wire(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     audit_seq: int
     item: bytes
     signature: bytes = b""
+    index: int = 0
+    size: int = 1
+    path: tuple[bytes, ...] = ()
 
 
 _DEC = msgspec.json.Decoder(_Wire)
 _ENC = msgspec.json.Encoder()
+
+
+def _head(sender: str, size: int, root: bytes) -> bytes:
+    """What the signature covers: the batch's root, its size and who made it."""
+    return f"kizuna-batch/v1\n{sender}\n{size}\n{root.hex()}\n".encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,34 +57,105 @@ class Envelope:
     audit_seq: int
     item: bytes
     signature: bytes = b""
+    index: int = 0  # this envelope's place in its batch
+    size: int = 1  # how many envelopes the batch holds
+    path: tuple[bytes, ...] = ()  # audit path from this envelope's leaf to the batch root
 
     def body(self) -> bytes:
-        """What the signature covers."""
+        """This envelope's leaf: everything about it except the signature and the path."""
         digest = sha256(self.item).hexdigest()
         return (
             f"kizuna-envelope/v1\n{self.msg_id}\n{self.sender}\n{self.receiver}\n"
             f"{self.sent_at}\n{self.audit_seq}\n{digest}\n"
         ).encode()
 
+    def head(self) -> bytes | None:
+        """The signed batch head this envelope proves itself part of; None if its path
+        leads nowhere."""
+        leaf = leaf_hash(self.body())
+        root = root_from_path(self.index, self.size, leaf, self.path)
+        return None if root is None else _head(self.sender, self.size, root)
+
     def signature_ok(self, ring: KeyRing) -> bool:
-        return bool(self.signature) and ring.verify(self.sender, self.signature, self.body())
+        head = self.head()
+        return (
+            bool(self.signature)
+            and head is not None
+            and ring.verify(self.sender, self.signature, head)
+        )
 
     def encode(self) -> bytes:
         return _ENC.encode(
             _Wire(
-                self.msg_id, self.sender, self.receiver, self.sent_at,
-                self.audit_seq, self.item, self.signature,
+                self.msg_id, self.sender, self.receiver, self.sent_at, self.audit_seq,
+                self.item, self.signature, self.index, self.size, self.path,
             )
         )  # fmt: skip
+
+
+class HeadCheck:
+    """Checks an envelope's signature, remembering the batch heads already verified so that
+    the rest of a batch costs a few hashes. Only good heads are kept: a bad signature is
+    checked afresh every time, exactly as without the memory."""
+
+    def __init__(self, verify: Callable[[str, bytes, bytes], bool], keep: int = 1024) -> None:
+        self._verify = verify
+        self._keep = keep
+        self._good: set[tuple[str, bytes, bytes]] = set()
+
+    def __call__(self, env: Envelope) -> bool:
+        head = env.head()
+        if head is None or not env.signature:
+            return False
+        key = (env.sender, env.signature, head)
+        if key in self._good:
+            return True
+        if not self._verify(env.sender, env.signature, head):
+            return False
+        if len(self._good) >= self._keep:
+            self._good.clear()
+        self._good.add(key)
+        return True
+
+
+def seal_batch(
+    signer: Signer, *, receiver: str, sent_at: str, items: Sequence[tuple[str, int, bytes]]
+) -> list[Envelope]:
+    """Seal ``(msg_id, audit_seq, item)`` triples under one signature."""
+    if not items:
+        return []
+    if len(items) > MAX_BATCH:
+        raise ValueError(f"a batch holds at most {MAX_BATCH} envelopes")
+    bare = [Envelope(m, signer.name, receiver, sent_at, seq, item) for m, seq, item in items]
+    tree = MerkleTree()
+    for env in bare:
+        tree.append(leaf_hash(env.body()))
+    size = len(bare)
+    signature = signer.sign(_head(signer.name, size, tree.root()))
+    return [
+        Envelope(
+            e.msg_id,
+            e.sender,
+            e.receiver,
+            e.sent_at,
+            e.audit_seq,
+            e.item,
+            signature,
+            i,
+            size,
+            tuple(tree.inclusion_proof(i)),
+        )
+        for i, e in enumerate(bare)
+    ]
 
 
 def seal(
     signer: Signer, *, msg_id: str, receiver: str, sent_at: str, audit_seq: int, item: bytes
 ) -> Envelope:
-    env = Envelope(msg_id, signer.name, receiver, sent_at, audit_seq, item)
-    return Envelope(
-        msg_id, signer.name, receiver, sent_at, audit_seq, item, signer.sign(env.body())
-    )
+    """One envelope sealed on its own: a batch of one."""
+    return seal_batch(
+        signer, receiver=receiver, sent_at=sent_at, items=[(msg_id, audit_seq, item)]
+    )[0]
 
 
 def open_envelope(data: bytes) -> Envelope:
@@ -75,4 +166,11 @@ def open_envelope(data: bytes) -> Envelope:
         raise ParseError(f"envelope: {exc}") from exc
     if not w.msg_id or len(w.msg_id) > 128:
         raise ParseError("envelope.msg_id: must be 1..128 characters")
-    return Envelope(w.msg_id, w.sender, w.receiver, w.sent_at, w.audit_seq, w.item, w.signature)
+    if not 1 <= w.size <= MAX_BATCH or not 0 <= w.index < w.size:
+        raise ParseError("envelope.index: not a place in a batch of its size")
+    if len(w.path) > _MAX_PATH or any(len(p) != 32 for p in w.path):
+        raise ParseError("envelope.path: not an audit path of 32-byte hashes")
+    return Envelope(
+        w.msg_id, w.sender, w.receiver, w.sent_at, w.audit_seq, w.item, w.signature,
+        w.index, w.size, w.path,
+    )  # fmt: skip

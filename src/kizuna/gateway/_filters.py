@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
 from kizuna.errors import ParseError
-from kizuna.gateway._envelope import open_envelope
+from kizuna.gateway._envelope import HeadCheck, open_envelope
 from kizuna.gateway._guard import GuardReason, Outcome, Verdict, Work
 from kizuna.gateway._item import ItemCodec
 from kizuna.gateway._rules import Action, RuleSet
@@ -227,7 +227,7 @@ class OpenEnvelope:
 
     def __init__(self, us: str, verify: Callable[[str, bytes, bytes], bool]) -> None:
         self.us = us
-        self.verify = verify
+        self.check = HeadCheck(verify)
 
     def __call__(self, w: Work) -> Work | Verdict:
         try:
@@ -240,7 +240,7 @@ class OpenEnvelope:
             return Verdict.deny(self.name, w, G.DENY_WRONG_RECEIVER)
         if not env.signature:
             return Verdict.deny(self.name, w, G.DENY_UNSIGNED)
-        if not self.verify(env.sender, env.signature, env.body()):
+        if not self.check(env):
             return Verdict.deny(self.name, w, G.DENY_BAD_SIGNATURE)
         return w.with_envelope(env)
 

@@ -16,7 +16,7 @@ from kizuna.clock import Clock
 from kizuna.errors import KizunaError
 from kizuna.gateway._audit import AuditLog, Checkpoint
 from kizuna.gateway._db import GatewayDb, HeldItem, Received
-from kizuna.gateway._envelope import seal
+from kizuna.gateway._envelope import seal_batch
 from kizuna.gateway._guard import GuardReason, Outcome, Verdict, Work
 from kizuna.gateway._item import ItemCodec
 from kizuna.gateway._keys import KeyRing, Signer
@@ -120,17 +120,18 @@ class Gateway:
             if v.released:
                 out.append((seq, v.work.out))
         self.audit.flush()
-        for seq, data in out:
-            await self._publish(partner, seq, data)
+        await self._publish(partner, out)
         return verdicts
 
-    async def _publish(self, partner: str, seq: int, data: bytes) -> None:
-        msg_id = f"{self.nation}-{partner}-{sha256(data).hexdigest()[:32]}"
-        env = seal(
-            self._signer, msg_id=msg_id, receiver=partner, sent_at=self._now(),
-            audit_seq=seq, item=data,
-        )  # fmt: skip
-        await self._bus.publish(subject("out", partner), env.encode(), msg_id=msg_id)
+    async def _publish(self, partner: str, released: Sequence[tuple[int, bytes]]) -> None:
+        """Seal what was released as one batch and put each envelope on the bus."""
+        items = [
+            (f"{self.nation}-{partner}-{sha256(data).hexdigest()[:32]}", seq, data)
+            for seq, data in released
+        ]
+        sealed = seal_batch(self._signer, receiver=partner, sent_at=self._now(), items=items)
+        for env in sealed:
+            await self._bus.publish(subject("out", partner), env.encode(), msg_id=env.msg_id)
 
     def set_tier(self, partner: str, tier: Tier, why: str = "") -> bool:
         """Takes effect for the next item; audited. False when nothing changed."""
@@ -167,7 +168,7 @@ class Gateway:
         self.audit.flush()
         self._db.settle(hold_id, "released" if v.released else "denied")
         if v.released:
-            await self._publish(h.partner, seq, v.work.out)
+            await self._publish(h.partner, [(seq, v.work.out)])
         return v
 
     def reject(self, hold_id: int, by: str) -> Verdict:

@@ -15,6 +15,7 @@ __all__ = [
     "MerkleTree",
     "leaf_hash",
     "node_hash",
+    "root_from_path",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -125,16 +126,15 @@ class MerkleTree:
         return [*self._subproof(m - k, lo + k, hi, False), self._mth(lo, lo + k)]
 
 
-def verify_inclusion(
-    index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes
-) -> bool:
-    """RFC 9162 section 2.1.3.2."""
+def root_from_path(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes | None:
+    """The root an audit path leads to from a leaf (RFC 9162 section 2.1.3.2), or None when
+    the path cannot belong to leaf ``index`` of a tree of ``size``."""
     if not 0 <= index < size:
-        return False
+        return None
     fn, sn, r = index, size - 1, leaf
     for p in proof:
         if sn == 0:
-            return False
+            return None
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
             while not fn & 1 and fn != 0:
@@ -144,7 +144,14 @@ def verify_inclusion(
             r = node_hash(r, p)
         fn >>= 1
         sn >>= 1
-    return sn == 0 and r == root
+    return r if sn == 0 else None
+
+
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes
+) -> bool:
+    """RFC 9162 section 2.1.3.2."""
+    return root_from_path(index, size, leaf, proof) == root
 
 
 def verify_consistency(

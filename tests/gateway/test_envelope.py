@@ -1,0 +1,108 @@
+"""Batch-sealed envelopes: one signature over a batch's Merkle root, each envelope provable on
+its own, nothing in one envelope usable to pass off another."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kizuna.errors import ParseError
+from kizuna.gateway import Envelope, KeyRing, Signer, open_envelope, seal, seal_batch
+from kizuna.gateway._envelope import HeadCheck
+
+JPN = Signer.generate("JPN")
+RING = KeyRing.of(JPN)
+
+
+def _batch(n: int) -> list[Envelope]:
+    items = [(f"m{i}", i, f"<item n='{i}'/>".encode()) for i in range(n)]
+    return seal_batch(JPN, receiver="USA", sent_at="2027-01-01T00:00:00+00:00", items=items)
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, name: str, signature: bytes, data: bytes) -> bool:
+        self.calls += 1
+        return RING.verify(name, signature, data)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=1, max_value=40))
+def test_every_envelope_of_a_batch_verifies_alone_after_the_wire(n: int) -> None:
+    for env in _batch(n):
+        again = open_envelope(env.encode())
+        assert again == env
+        assert again.signature_ok(RING)
+        assert HeadCheck(RING.verify)(again)
+
+
+def test_a_batch_of_one_is_what_seal_makes() -> None:
+    env = seal(JPN, msg_id="m", receiver="USA", sent_at="t", audit_seq=3, item=b"x")
+    assert (env.index, env.size, env.path) == (0, 1, ())
+    assert env.signature_ok(RING)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"item": b"<item n='other'/>"},
+        {"msg_id": "m-forged"},
+        {"receiver": "GBR"},
+        {"sent_at": "2027-01-02T00:00:00+00:00"},
+        {"audit_seq": 99},
+        {"index": 4},
+        {"size": 6},
+        {"size": 1},
+        {"sender": "USA"},
+    ],
+    ids=lambda c: next(iter(c)),
+)
+def test_any_change_to_an_envelope_breaks_its_proof(change: dict[str, object]) -> None:
+    env = _batch(7)[3]
+    bad = replace(env, **change)  # type: ignore[arg-type]
+    assert not bad.signature_ok(KeyRing.of(JPN, Signer.generate("USA")))
+    assert not HeadCheck(RING.verify)(bad)
+
+
+def test_a_path_taken_from_a_sibling_does_not_prove_another_item() -> None:
+    batch = _batch(8)
+    forged = replace(batch[2], item=batch[5].item, path=batch[5].path)
+    assert not forged.signature_ok(RING)
+    spliced = replace(batch[2], path=batch[3].path)
+    assert not spliced.signature_ok(RING)
+
+
+def test_a_batch_costs_one_verification_and_a_bad_one_is_checked_every_time() -> None:
+    counting = _Counting()
+    check = HeadCheck(counting)
+    batch = _batch(50)
+    assert all(check(env) for env in batch)
+    assert counting.calls == 1
+    forged = replace(batch[0], signature=bytes(64))
+    assert not check(forged)
+    assert not check(forged)
+    assert counting.calls == 3
+    other = seal_batch(Signer.generate("JPN"), receiver="USA", sent_at="t", items=[("x", 0, b"y")])
+    assert not check(other[0])  # another key under the same name: a new head, checked, refused
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("index", 5), ("index", -1), ("size", 0), ("size", 1 << 20), ("path", [b"short"])],
+)
+def test_an_envelope_whose_place_in_a_batch_is_impossible_is_refused_on_opening(
+    field: str, value: object
+) -> None:
+    env = _batch(5)[1]
+    wire = msgspec.json.decode(env.encode())
+    wire[field] = value
+    if field == "size" and value == 0:
+        wire["index"] = 0
+    with pytest.raises(ParseError):
+        open_envelope(msgspec.json.encode(wire))
