@@ -86,6 +86,7 @@ def test_any_event_the_node_accepts_reads_back_unchanged_or_is_refused(e: Event)
     item = CODEC.decode(event_to_xml(e))
     assert CODEC.decode(CODEC.encode(item)) == item
     again = parse_event(CODEC.encode(item))
+    assert CODEC.event_of(item) == again  # what the partner's node is handed is what it reads
     assert (again.uid, again.type, again.point, again.label) == (e.uid, e.type, e.point, e.label)
 
 

@@ -94,6 +94,22 @@ async def test_a_good_message_is_stored_once_and_its_replay_refused(pair: Pair) 
     assert (t.offered, t.released, t.denied) == (2, 1, 1)
 
 
+async def test_a_run_of_messages_is_judged_in_order_and_a_repeat_inside_it_is_a_replay(
+    pair: Pair,
+) -> None:
+    gw = pair.usa.gw
+    other = replace(JPN_ITEM, uid="j2")
+    batch = [env(JPN_ITEM), b"garbage", env(other, msg_id="m2"), env(JPN_ITEM)]
+    got = [v.outcome for v in gw.receive_batch(batch, "JPN")]
+    assert got == [Outcome.ACCEPT, Outcome.DENY, Outcome.ACCEPT, Outcome.DENY]
+    assert gw.receive_batch(batch[3:], "JPN")[0].reasons == (G.DENY_REPLAY,)
+    assert [r.uid for r in gw.received()] == ["j1", "j2"]
+    assert (
+        len(gw.audit) - sum(1 for i in range(len(gw.audit)) if gw.audit.entry(i).event != "inbound")
+        == 5
+    )
+
+
 async def test_over_label_is_judged_against_what_the_partner_may_originate(pair: Pair) -> None:
     capped = make_side("USA", "JPN", Tier.T2, pair.clock, partner_max_rank=2).gw
     kimitsu = replace(JPN_ITEM, label="JPN KIMITSU//REL TO JPN, USA")

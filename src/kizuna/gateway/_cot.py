@@ -110,11 +110,15 @@ class CotItemCodec:
 
     def encode(self, item: Item) -> bytes:
         """Canonical CoT XML, with origin and category in their own detail element."""
+        return event_to_xml(self.event_of(item), self.table)
+
+    def event_of(self, item: Item) -> Event:
+        """The CoT event ``encode`` writes: what the node beside the gateway is handed."""
         parts = [xml for tag, xml in item.detail if tag != _TAG]
         parts.append(f'<{_TAG} category="{attr(item.category)}" origin="{attr(item.origin)}"/>')
         try:
             label = self._banners.parse(item.label, self.table) if item.label else None
-            event = Event(
+            return Event(
                 uid=item.uid, type=item.type, time=item.time,
                 start=item.start or item.time, stale=item.stale or item.time,
                 point=Point(item.lat, item.lon, item.hae, item.ce, item.le),
@@ -122,4 +126,3 @@ class CotItemCodec:
             )  # fmt: skip
         except ValidationError as exc:
             raise ParseError(f"cot: {exc}") from exc
-        return event_to_xml(event, self.table)

@@ -156,18 +156,24 @@ class GatewayDb(AuditSink):
 
     # -- items accepted from the partner ---------------------------------------------------
 
-    def accept(self, r: Received) -> None:
-        """Store an accepted item with its origin; the id is marked seen in the same commit."""
+    def accept(self, received: Sequence[Received]) -> None:
+        """Store accepted items with their origin; their ids are marked seen in the same
+        commit."""
+        if not received:
+            return
         try:
             with self._db:
                 self._db.execute("BEGIN")
-                self._db.execute(
+                self._db.executemany(
                     "INSERT INTO received VALUES (?, ?, ?, ?, ?, ?)",
-                    (r.msg_id, r.origin, r.uid, r.label, r.data, r.at),
+                    [(r.msg_id, r.origin, r.uid, r.label, r.data, r.at) for r in received],
                 )
-                self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (r.msg_id, r.at))
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO seen VALUES (?, ?)", [(r.msg_id, r.at) for r in received]
+                )
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot store received item {r.msg_id}: {exc}") from exc
+            ids = ", ".join(r.msg_id for r in received[:3])
+            raise StoreError(f"cannot store received items ({ids}...): {exc}") from exc
 
     def received(self) -> list[Received]:
         cur = self._run(

@@ -62,6 +62,7 @@ class Gateway:
         decider = decider or Decider()
         self.audit = AuditLog(config.nation, db, db.rows())
         self.ledger = Ledger()
+        self._pending: set[str] = set()  # accepted in the run being judged, not yet stored
         recorded: dict[str, str] = {}
         for i in range(len(self.audit)):
             e = self.audit.entry(i)
@@ -72,7 +73,7 @@ class Gateway:
             config.nation, codec, decider, tier_rules, rules, max_bytes=config.max_bytes
         )
         self.inbound = inbound_guard(
-            config.nation, codec, decider, ring.verify, db.seen,
+            config.nation, codec, decider, ring.verify, self._seen,
             max_bytes=config.max_bytes * 3 // 2, window=config.replay_window,
             partner_max_rank=config.partner_max_rank,
         )  # fmt: skip
@@ -184,15 +185,34 @@ class Gateway:
 
     def receive(self, data: bytes, partner: str) -> Verdict:
         """Judge what a partner sent; store it with its origin only if every check passes."""
-        v = self.inbound.run(Work(data, partner, self._tiers.get(partner), self._clock.now()))
-        self._record("inbound", v)
-        self.audit.flush()
-        if v.released and v.work.envelope is not None and v.work.item is not None:
-            env, item = v.work.envelope, v.work.item
-            self._db.accept(
-                Received(env.msg_id, item.origin, item.uid, item.label, v.work.out, self._now())
-            )
-        return v
+        return self.receive_batch([data], partner)[0]
+
+    def receive_batch(self, datas: Sequence[bytes], partner: str) -> list[Verdict]:
+        """Judge a run of partner messages in order; audit every verdict durably, then store
+        what passed in one commit. A message id met twice in the run is a replay, as it
+        would be across runs."""
+        at = self._clock.now()
+        tier = self._tiers.get(partner)
+        verdicts, accepted = [], []
+        for data in datas:
+            v = self.inbound.run(Work(data, partner, tier, at))
+            self._record("inbound", v)
+            verdicts.append(v)
+            if v.released and v.work.envelope is not None and v.work.item is not None:
+                env, item = v.work.envelope, v.work.item
+                self._pending.add(env.msg_id)
+                accepted.append(
+                    Received(env.msg_id, item.origin, item.uid, item.label, v.work.out, self._now())
+                )
+        try:
+            self.audit.flush()
+            self._db.accept(accepted)
+        finally:
+            self._pending.clear()
+        return verdicts
+
+    def _seen(self, msg_id: str) -> bool:
+        return msg_id in self._pending or self._db.seen(msg_id)
 
     def refuse_frame(self, why: str, *, too_large: bool) -> None:
         """A partner connection broke the framing (an oversized or cut frame): on the record,

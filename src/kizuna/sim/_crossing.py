@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kizuna.bus import SqliteBus, subject
 from kizuna.clock import Clock
-from kizuna.cot import Event, event_to_xml, parse_event
+from kizuna.cot import Event, event_to_xml
 from kizuna.gateway import (
     CotItemCodec,
     Gateway,
@@ -30,8 +30,8 @@ __all__ = ["GatewayCrossing"]
 
 
 class _Side:
-    def __init__(self, gw: Gateway, db: GatewayDb, bus: SqliteBus) -> None:
-        self.gw, self.db, self.bus = gw, db, bus
+    def __init__(self, gw: Gateway, db: GatewayDb, bus: SqliteBus, codec: CotItemCodec) -> None:
+        self.gw, self.db, self.bus, self.codec = gw, db, bus, codec
 
 
 class GatewayCrossing:
@@ -51,19 +51,20 @@ class GatewayCrossing:
             partner = next(n for n in nations if n != nation)
             db = GatewayDb(":memory:")
             bus = SqliteBus(":memory:", clock=clock)
+            codec = CotItemCodec(nation)
             gw = Gateway(
                 GatewayConfig(nation, {partner: tier}),
                 signer=signers[nation],
                 ring=ring,
                 db=db,
                 bus=bus,
-                codec=CotItemCodec(nation),
+                codec=codec,
                 tier_rules=catalogue.tiers,
                 rules=ruleset,
                 clock=clock,
                 decider=decider,
             )
-            self._sides[nation] = _Side(gw, db, bus)
+            self._sides[nation] = _Side(gw, db, bus, codec)
 
     def send(self, origin: str, partner: str, events: Sequence[Event]) -> list[Event]:
         if not events:
@@ -76,10 +77,11 @@ class GatewayCrossing:
         sub = await src.bus.subscribe(subject("out", partner), durable=f"link-{partner}")
         accepted: list[Event] = []
         while msgs := await sub.fetch(512):
+            for verdict in dst.gw.receive_batch([m.data for m in msgs], origin):
+                if verdict.released and verdict.work.item is not None:
+                    # the item the guard judged, as the event its canonical bytes carry
+                    accepted.append(dst.codec.event_of(verdict.work.item))
             for m in msgs:
-                verdict = dst.gw.receive(m.data, origin)
-                if verdict.released and verdict.work.out:
-                    accepted.append(parse_event(verdict.work.out))
                 await m.ack()
         return accepted
 
