@@ -35,7 +35,7 @@ class _Builder:
             top = self.stack[-1]
             top.text = (top.text or "") + data
 
-    def start(self, name: str, attrs: list[str]) -> None:
+    def start(self, name: str, attrs: dict[str, str]) -> None:
         if self.text:
             self._flush()
         self.count += 1
@@ -43,11 +43,11 @@ class _Builder:
             raise ParseError(f"XML nested deeper than {self.max_depth}")
         if self.count > self.max_elements:
             raise ParseError(f"XML has more than {self.max_elements} elements")
-        pairs = iter(attrs)  # expat's ordered attributes: name, value, name, value, ...
-        elem = ET.Element(
-            _qname(name),
-            {(k if "}" not in k else "{" + k): v for k, v in zip(pairs, pairs, strict=True)},
-        )
+        if "}" in name:
+            name = "{" + name
+        if attrs and any("}" in k for k in attrs):
+            attrs = {(k if "}" not in k else "{" + k): v for k, v in attrs.items()}
+        elem = ET.Element(name, attrs)
         if self.stack:
             self.stack[-1].append(elem)
         elif self.root is None:
@@ -62,12 +62,6 @@ class _Builder:
 
     def data(self, text: str) -> None:
         self.text.append(text)
-
-
-def _qname(name: str) -> str:
-    if "}" in name:
-        return "{" + name
-    return name
 
 
 def _refuse_doctype(*_: object) -> None:
@@ -93,7 +87,7 @@ def parse_xml(
         raise ParseError("XML contains a NUL byte")
     builder = _Builder(max_depth, max_elements)
     parser = expat.ParserCreate("utf-8", namespace_separator="}")
-    parser.ordered_attributes = True
+    parser.buffer_text = True  # one data call per text run, not one per line
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse_doctype
     parser.EntityDeclHandler = _refuse_entity
