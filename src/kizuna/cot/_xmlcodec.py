@@ -7,9 +7,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from kizuna._xml import parse_xml
 from kizuna.cot._canon import attr, canonical
+from kizuna.cot._fast import canonical_tree, element_count
 from kizuna.cot._model import Event, Point
 from kizuna.errors import ParseError, ValidationError
 from kizuna.labels import (
@@ -73,9 +75,19 @@ class CotPolicy:
 
 def parse_time(value: str, name: str) -> datetime:
     """An xs:dateTime as CoT writes it; no offset means UTC; kept to the millisecond."""
+    got = _time_of(value)
+    if isinstance(got, str):
+        raise ValidationError(got, field=name)
+    return got
+
+
+# Times repeat: every event of a scan, and an event's time, start and often stale, carry the
+# same few stamps. Both conversions are pure, so they are remembered (errors included).
+@lru_cache(maxsize=4096)
+def _time_of(value: str) -> datetime | str:
     m = _TIME.match(value)
     if not m:
-        raise ValidationError(f"{value[:40]!r} is not an ISO 8601 time", field=name)
+        return f"{value[:40]!r} is not an ISO 8601 time"
     year, month, day, hour, minute, second, frac, zone = m.groups()
     try:
         stamp = datetime(
@@ -84,12 +96,20 @@ def parse_time(value: str, name: str) -> datetime:
             tzinfo=UTC if zone in (None, "Z") else datetime.strptime(zone, "%z").tzinfo,
         )  # fmt: skip
     except ValueError as exc:
-        raise ValidationError(f"{value[:40]!r} is not a valid time: {exc}", field=name) from exc
+        return f"{value[:40]!r} is not a valid time: {exc}"
     return stamp.astimezone(UTC)
 
 
 def format_time(value: datetime) -> str:
+    # equal datetimes in other zones hash alike, so only UTC ones are remembered
+    return _utc_text(value) if value.tzinfo is UTC else _text(value)
+
+
+def _text(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+_utc_text = lru_cache(maxsize=4096)(_text)
 
 
 def _number(value: str | None, name: str, default: float | None = None) -> float:
@@ -208,13 +228,7 @@ def parse_event(
 ) -> Event:
     """Parse one CoT <event>; ParseError for bad XML, ValidationError naming a bad field."""
     policy = policy or _DEFAULT_POLICY
-    root = parse_xml(
-        data,
-        max_bytes=policy.max_event_bytes,
-        max_depth=policy.max_depth,
-        max_elements=policy.max_elements,
-    )
-    return _event_of(root, policy, table or default_table())
+    return _event_of(_read(data, policy), policy, table or default_table())
 
 
 def parse_event_children(
@@ -226,13 +240,22 @@ def parse_event_children(
     """``parse_event`` that also hands back each detail child it kept (label excluded) with
     its canonical XML, so that a caller needing the elements need not parse ``event.detail``
     a second time. ``banners`` reads a banner label as ``parse_banner`` does (a cache of it)."""
-    root = parse_xml(
+    return _event_and_children(_read(data, policy), policy, table, banners)
+
+
+def _read(data: bytes | str, policy: CotPolicy) -> ET.Element:
+    """The event's element tree: canonical events the quick way, all others (and every
+    refusal) through the hardened reader."""
+    if isinstance(data, bytes) and len(data) <= policy.max_event_bytes and policy.max_depth >= 3:
+        root = canonical_tree(data)
+        if root is not None and element_count(root) <= policy.max_elements:
+            return root
+    return parse_xml(
         data,
         max_bytes=policy.max_event_bytes,
         max_depth=policy.max_depth,
         max_elements=policy.max_elements,
     )
-    return _event_and_children(root, policy, table, banners)
 
 
 def label_xml(label: Label, table: PolicyTable) -> str:
