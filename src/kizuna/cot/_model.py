@@ -37,8 +37,9 @@ class Point:
     le: float = UNKNOWN
 
     def __post_init__(self) -> None:
-        for name in ("lat", "lon", "hae", "ce", "le"):
-            _finite(getattr(self, name), f"point.{name}")
+        if not math.isfinite(self.lat + self.lon + self.hae + self.ce + self.le):
+            for name in ("lat", "lon", "hae", "ce", "le"):  # name the first that is not
+                _finite(getattr(self, name), f"point.{name}")
         if not -90.0 <= self.lat <= 90.0:
             raise ValidationError(f"{self.lat} is outside [-90, 90]", field="point.lat")
         if not -180.0 <= self.lon <= 180.0:
@@ -48,7 +49,7 @@ class Point:
 
 
 def _check_time(value: datetime, name: str) -> None:
-    if value.tzinfo is None or value.utcoffset() != timedelta(0):
+    if value.tzinfo is not UTC and (value.tzinfo is None or value.utcoffset() != timedelta(0)):
         raise ValidationError("must be a UTC time", field=name)
     if value < _EPOCH:
         raise ValidationError("must not be before 1970", field=name)
@@ -91,11 +92,12 @@ class Event:
             raise ValidationError(f"{self.type[:40]!r} is not a CoT type", field="type")
         if not _HOW.match(self.how):
             raise ValidationError(f"{self.how[:40]!r} is not a CoT how", field="how")
-        for name in ("access", "qos", "opex"):
-            value = getattr(self, name)
-            if len(value) > 256:
-                raise ValidationError("longer than 256 characters", field=name)
-            _check_text(value, name)
+        if self.access or self.qos or self.opex:
+            for name in ("access", "qos", "opex"):
+                value = getattr(self, name)
+                if len(value) > 256:
+                    raise ValidationError("longer than 256 characters", field=name)
+                _check_text(value, name)
         for name in ("time", "start", "stale"):
             _check_time(getattr(self, name), name)
         if self.stale < self.start:
