@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Protocol
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from kizuna.clock import Clock
 from kizuna.cop import Picture
@@ -96,12 +97,15 @@ class NationalPicture:
         xy = np.array([self.grid.to_xy(r.event.point.lat, r.event.point.lon) for r in items])
         return xy, items
 
-    def score(self, truth: np.ndarray, associate_m: float) -> None:
-        xy, _ = self.positions()
+    def score(self, truth: np.ndarray, associate_m: float, xy: np.ndarray | None = None) -> None:
+        """GOSPA against truth, and the share of truth within ``associate_m`` of an item.
+        ``xy`` is ``positions()``'s, when the caller has it already."""
+        if xy is None:
+            xy, _ = self.positions()
         self.gospa_values.append(gospa(xy, truth, c=self.gospa_c, p=2.0).distance)
         if len(truth):
             if len(xy):
-                d = np.linalg.norm(truth[:, None, :] - xy[None, :, :], axis=2).min(axis=1)
+                d, _ = cKDTree(xy).query(truth, distance_upper_bound=associate_m * 1.0001)
                 self.completeness.append(float((d <= associate_m).mean()))
             else:
                 self.completeness.append(0.0)

@@ -10,7 +10,7 @@ import numpy as np
 from kizuna.fusion import Detections
 from kizuna.sim._forces import Forces
 
-__all__ = ["SensorSpec", "observe"]
+__all__ = ["SensorSpec", "observe", "sees_mask"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +27,23 @@ class SensorSpec:
     sees: frozenset[str] | None = None  # RED types it can detect; None: all
 
 
+def sees_mask(spec: SensorSpec, forces: Forces) -> np.ndarray | None:
+    """Which entities the sensor can detect by type; None: all. Types never change, so a
+    run works this out once per sensor."""
+    if spec.sees is None:
+        return None
+    return np.isin(forces.type, list(spec.sees))
+
+
 def observe(
     spec: SensorSpec,
     forces: Forces,
     rng: np.random.Generator,
     box: tuple[tuple[float, float], tuple[float, float]],
+    sees: np.ndarray | None = None,
 ) -> Detections:
-    """One look: each visible entity in coverage is detected with ``pd``, plus Poisson clutter."""
+    """One look: each visible entity in coverage is detected with ``pd``, plus Poisson clutter.
+    ``sees`` is ``sees_mask(spec, forces)`` when the caller keeps it."""
     (x0, x1), (y0, y1) = spec.x_km or box[0], spec.y_km or box[1]
     pos = forces.pos
     inside = (
@@ -43,8 +53,10 @@ def observe(
         & (pos[:, 1] >= y0 * 1e3)
         & (pos[:, 1] <= y1 * 1e3)
     )
-    if spec.sees is not None:
-        inside &= np.isin(forces.type, list(spec.sees))
+    if sees is None:
+        sees = sees_mask(spec, forces)
+    if sees is not None:
+        inside &= sees
     hit = inside & (rng.random(inside.size) < spec.pd)
     z = pos[hit] + rng.normal(0.0, spec.sigma_m, (int(hit.sum()), 2))
     n_false = int(rng.poisson(spec.clutter))

@@ -25,8 +25,9 @@ from kizuna.sim._forces import Forces
 from kizuna.sim._geo import Grid
 from kizuna.sim._picture import Crossing, NationalPicture, TrackGroup, tracks_to_events
 from kizuna.sim._scenario import Scenario
-from kizuna.sim._sensors import SensorSpec, observe
+from kizuna.sim._sensors import SensorSpec, observe, sees_mask
 from kizuna.sim._stock import NationalStock
+from kizuna.store import Record
 from kizuna.sustain import Stockpile, SustainModel
 
 __all__ = ["PICTURE_NATIONS", "World"]
@@ -72,6 +73,7 @@ class World:
         self._sense_rng = np.random.default_rng([seed, 2])
         self.box = (scenario.theatre.x_km, scenario.theatre.y_km)
         self.sensors = self._sensors()
+        self._sees = {sid: sees_mask(spec, self.forces) for sid, spec in self.sensors.items()}
         self.groups = self._groups()
         self._trackers = {sid: self._tracker(spec) for sid, spec in self.sensors.items()}
         self._last_look = dict.fromkeys(self.sensors, -math.inf)
@@ -141,7 +143,7 @@ class World:
             for sid, spec in self.sensors.items():
                 if now - self._last_look[sid] >= spec.revisit_s - 1e-9:
                     self._last_look[sid] = now
-                    dets = observe(spec, self.forces, self._sense_rng, self.box)
+                    dets = observe(spec, self.forces, self._sense_rng, self.box, self._sees[sid])
                     self.groups[sid].tracks = self._trackers[sid].step(now, dets).tracks
 
     def _exchange(self) -> simpy.events.ProcessGenerator:
@@ -164,9 +166,10 @@ class World:
                     (float(self.env.now), f"{origin}->{partner}", len(offered), len(released))
                 )
             truth = self.forces.pos[self.forces.visible()]
-            for pic in self.pictures.values():
-                pic.score(truth, self.scenario.associate_m)
-            self._nominate()
+            views = {n: pic.positions() for n, pic in self.pictures.items()}
+            for n, pic in self.pictures.items():
+                pic.score(truth, self.scenario.associate_m, views[n][0])
+            self._nominate(views)
 
     def _tactical(self, offered: list[Event], released: set[str]) -> list[Event]:
         """Tracks the partner was refused, written for release where their sensor allows."""
@@ -181,7 +184,7 @@ class World:
     def _sensor_of(uid: str) -> str:
         return uid.split("-", 1)[0] if "-" in uid else uid
 
-    def _nominate(self) -> None:
+    def _nominate(self, views: dict[str, tuple[np.ndarray, list[Record]]]) -> None:
         """Analysts tie picture items to RED objects and nominate each target once."""
         candidates = np.flatnonzero(self.forces.visible() & self._nominate_ok)
         candidates = np.array([i for i in candidates if i not in self._nominated], dtype=np.int64)
@@ -190,7 +193,7 @@ class World:
         tree = cKDTree(self.forces.pos[candidates])
         self.cell.step(float(self.env.now))
         for nation in PICTURE_NATIONS:
-            xy, items = self.pictures[nation].positions()
+            xy, items = views[nation]
             if not items:
                 continue
             dist, idx = tree.query(xy, distance_upper_bound=self.scenario.associate_m)
