@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kizuna.cot import Event, event_to_xml, parse_event
 from kizuna.errors import ParseError
@@ -15,6 +17,7 @@ from kizuna.gateway import outbound_guard as make_guard
 from kizuna.labels import Category, CategoryType, Decider, parse_banner
 from kizuna.roadmap import Tier, load_catalogue
 from tests.cot._strategies import events
+from tests.cot.test_fast import EDITS, mutate
 
 T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CODEC = CotItemCodec("USA")
@@ -105,3 +108,40 @@ def test_an_item_from_a_partner_keeps_its_origin() -> None:
     item = replace(CODEC.decode(cot()), time=T, stale=T + timedelta(minutes=5))
     assert jpn.decode(CODEC.encode(item)).origin == "USA"
     assert jpn.decode(cot()).origin == "JPN"  # no element: the home nation's
+
+
+SIMPLE_DETAILS = st.sampled_from(
+    [
+        None,  # the event's own detail
+        "",
+        '<contact callsign="A1"/>',
+        '<__kizuna category="plan" origin="JPN"/>',
+        '<contact callsign="B"/><__kizuna category="track" origin="USA"/>',
+        '<track course="1.0" speed="2.0"/><__kizuna origin="KOR"/>',
+    ]
+)
+
+
+@given(events(), events(), SIMPLE_DETAILS, st.sampled_from(["USA", "JPN"]), EDITS)
+@settings(max_examples=300, deadline=None)
+def test_the_quick_read_of_a_known_detail_gives_exactly_the_full_reads_item(
+    first: Event,
+    second: Event,
+    detail: str | None,
+    home: str,
+    edits: list[tuple[int, str, str]],
+) -> None:
+    codec = CotItemCodec(home)
+    if detail is not None:
+        first = replace(first, detail=detail)
+    with contextlib.suppress(ParseError):
+        codec.decode(event_to_xml(first))  # learns first's detail, if it reads at all
+    same_detail = replace(second, detail=first.detail, label=first.label, type=first.type)
+    for data in (event_to_xml(same_detail), mutate(event_to_xml(same_detail), edits)):
+        quick = codec._quick(data)
+        try:
+            full = codec._decode(data)
+        except ParseError:
+            assert quick is None
+            continue
+        assert quick is None or quick == full

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-__all__ = ["canonical_tree", "element_count"]
+__all__ = ["canonical_parts", "canonical_tree", "detail_tree", "element_count"]
 
 _V = r'[^"&<>\x00-\x1f\x7f]'  # an attribute value character needing no escape
 _NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*"
@@ -29,15 +29,21 @@ _ATTR = re.compile(rf' ({_NAME})="({_V}*)"', re.ASCII)
 _POINT = ("lat", "lon", "hae", "ce", "le")
 
 
-def canonical_tree(data: bytes) -> ET.Element | None:
-    """The element tree of a canonical event, or None when ``data`` is not one."""
+def canonical_parts(data: bytes) -> tuple[str | None, ...] | None:
+    """The attribute texts of a canonical event (uid, type, time, start, stale, how, then
+    lat, lon, hae, ce, le) and the text inside its detail (None: no detail); or None when
+    ``data`` is not in the canonical shape. The detail text is not yet judged."""
     if not data.isascii():
         return None
-    text = data.decode("ascii")
-    m = _EVENT.fullmatch(text)
-    if m is None:
+    m = _EVENT.fullmatch(data.decode("ascii"))
+    return None if m is None else m.groups()
+
+
+def canonical_tree(data: bytes) -> ET.Element | None:
+    """The element tree of a canonical event, or None when ``data`` is not one."""
+    g = canonical_parts(data)
+    if g is None:
         return None
-    g = m.groups()
     root = ET.Element(
         "event",
         {"version": "2.0", "uid": g[0], "type": g[1], "time": g[2], "start": g[3],
@@ -45,18 +51,27 @@ def canonical_tree(data: bytes) -> ET.Element | None:
     )  # fmt: skip
     ET.SubElement(root, "point", dict(zip(_POINT, g[6:11], strict=True)))
     if g[11] is not None:
-        detail = ET.SubElement(root, "detail")
-        for child in _CHILD.finditer(g[11]):
-            pairs = _ATTR.findall(child[2])
-            attrs = dict(pairs)
-            # a repeated attribute is an error and xml-prefixed names are reserved (xmlns
-            # declares a namespace): the general reader has the last word on them
-            if len(attrs) != len(pairs) or any(k.startswith("xml") for k in attrs):
-                return None
-            if child[1].startswith("xml"):
-                return None
-            detail.append(ET.Element(child[1], attrs))
+        detail = detail_tree(g[11])
+        if detail is None:
+            return None
+        root.append(detail)
     return root
+
+
+def detail_tree(text: str) -> ET.Element | None:
+    """The <detail> element around a canonical detail's inner text, or None."""
+    detail = ET.Element("detail")
+    for child in _CHILD.finditer(text):
+        pairs = _ATTR.findall(child[2])
+        attrs = dict(pairs)
+        # a repeated attribute is an error and xml-prefixed names are reserved (xmlns
+        # declares a namespace): the general reader has the last word on them
+        if len(attrs) != len(pairs) or any(k.startswith("xml") for k in attrs):
+            return None
+        if child[1].startswith("xml"):
+            return None
+        detail.append(ET.Element(child[1], attrs))
+    return detail
 
 
 def element_count(root: ET.Element) -> int:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from kizuna.cot import CotPolicy, Event, Point, event_to_xml
 from kizuna.cot._canon import attr
-from kizuna.cot._xmlcodec import parse_event_children
+from kizuna.cot._fast import canonical_parts
+from kizuna.cot._xmlcodec import _number, parse_event_children, parse_time
 from kizuna.errors import ParseError, ValidationError
 from kizuna.gateway._item import Item
 from kizuna.labels import Label, PolicyTable, default_table, format_banner, parse_banner
@@ -58,8 +59,13 @@ class _Banners:
         return text
 
 
+_Detail = tuple[str, str, str, tuple[tuple[str, str], ...], str]
+
+
 class CotItemCodec:
     """``home``: the nation of the node this gateway stands beside."""
+
+    _MAX_DETAILS = 4096
 
     def __init__(
         self, home: str, table: PolicyTable | None = None, policy: CotPolicy | None = None
@@ -68,8 +74,57 @@ class CotItemCodec:
         self.table = table or default_table()
         self.policy = policy or CotPolicy()
         self._banners = _Banners(self.table)
+        self._details: dict[tuple[str | None, str], _Detail] = {}
 
     def decode(self, data: bytes) -> Item:
+        quick = self._quick(data)
+        return quick if quick is not None else self._decode(data)
+
+    def _quick(self, data: bytes) -> Item | None:
+        """The item ``_decode`` gives, for a canonical event whose detail this codec has
+        read before; None to go the full way, which also gives every refusal its reason.
+
+        Everything the full way takes from the detail (origin, category, callsign, label,
+        the kept children, the size and label checks) depends on the detail's text and the
+        type's category alone, so it is remembered by those; the attributes are checked
+        afresh each time by the same constructors."""
+        if len(data) > self.policy.max_event_bytes or self.policy.max_depth < 3:
+            return None
+        g = canonical_parts(data)
+        if g is None:
+            return None
+        uid, type_, time_s, start_s, stale_s, how, lat, lon, hae, ce, le, detail = g
+        assert uid is not None and type_ is not None and time_s is not None
+        assert start_s is not None and stale_s is not None and how is not None
+        key = (detail, category_of(type_))
+        known = self._details.get(key)
+        if known is None:
+            item = self._decode(data)
+            if len(self._details) >= self._MAX_DETAILS:
+                self._details.clear()
+            self._details[key] = (item.origin, item.category, item.callsign, item.detail,
+                                  item.label)  # fmt: skip
+            return item
+        origin, category, callsign, kept, label = known
+        try:
+            point = Point(
+                _number(lat, "point.lat"), _number(lon, "point.lon"),
+                _number(hae, "point.hae"), _number(ce, "point.ce"), _number(le, "point.le"),
+            )  # fmt: skip
+            time = parse_time(time_s, "time")
+            start = time if start_s == time_s else parse_time(start_s, "start")
+            stale = parse_time(stale_s, "stale")
+            Event(uid=uid, type=type_, time=time, start=start, stale=stale, point=point, how=how)
+        except ValidationError:
+            return None
+        return Item(
+            uid=uid, type=type_, origin=origin, time=time,
+            lat=point.lat, lon=point.lon, hae=point.hae, ce=point.ce, le=point.le,
+            label=label, category=category, callsign=callsign, detail=kept,
+            start=start, stale=stale, how=how,
+        )  # fmt: skip
+
+    def _decode(self, data: bytes) -> Item:
         try:
             event, children = parse_event_children(
                 data, self.policy, self.table, self._banners.parse
