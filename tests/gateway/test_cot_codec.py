@@ -145,3 +145,26 @@ def test_the_quick_read_of_a_known_detail_gives_exactly_the_full_reads_item(
             assert quick is None
             continue
         assert quick is None or quick == full
+
+
+@given(events(), events(), SIMPLE_DETAILS, st.sampled_from(["USA", "JPN"]))
+@settings(max_examples=200, deadline=None)
+def test_writing_an_item_whose_detail_was_written_before_gives_the_same_bytes(
+    first: Event, second: Event, detail: str | None, home: str
+) -> None:
+    codec = CotItemCodec(home)
+    if detail is not None:
+        first = replace(first, detail=detail)
+    try:
+        a = codec.decode(event_to_xml(first))
+    except ParseError:
+        return
+    b = replace(
+        a, uid=second.uid, type=second.type, time=second.time, start=second.start,
+        stale=second.stale, how=second.how, lat=second.point.lat, lon=second.point.lon,
+        hae=second.point.hae, ce=second.point.ce, le=second.point.le,
+    )  # fmt: skip
+    for it in (a, b, a):  # the second write of each is the remembered way
+        assert codec.encode(it) == event_to_xml(codec.event_of(it), codec.table)
+    with pytest.raises(ParseError):
+        codec.encode(replace(b, lat=float("nan")))

@@ -29,29 +29,33 @@ _ATTR = re.compile(rf' ({_NAME})="({_V}*)"', re.ASCII)
 _POINT = ("lat", "lon", "hae", "ce", "le")
 
 
-def canonical_parts(data: bytes) -> tuple[str | None, ...] | None:
+def canonical_parts(data: bytes) -> tuple[tuple[str, ...], str | None] | None:
     """The attribute texts of a canonical event (uid, type, time, start, stale, how, then
     lat, lon, hae, ce, le) and the text inside its detail (None: no detail); or None when
     ``data`` is not in the canonical shape. The detail text is not yet judged."""
     if not data.isascii():
         return None
     m = _EVENT.fullmatch(data.decode("ascii"))
-    return None if m is None else m.groups()
+    if m is None:
+        return None
+    g = m.groups()
+    return tuple(str(v) for v in g[:11]), g[11]
 
 
 def canonical_tree(data: bytes) -> ET.Element | None:
     """The element tree of a canonical event, or None when ``data`` is not one."""
-    g = canonical_parts(data)
-    if g is None:
+    parts = canonical_parts(data)
+    if parts is None:
         return None
+    g, inner = parts
     root = ET.Element(
         "event",
         {"version": "2.0", "uid": g[0], "type": g[1], "time": g[2], "start": g[3],
          "stale": g[4], "how": g[5]},
     )  # fmt: skip
     ET.SubElement(root, "point", dict(zip(_POINT, g[6:11], strict=True)))
-    if g[11] is not None:
-        detail = detail_tree(g[11])
+    if inner is not None:
+        detail = detail_tree(inner)
         if detail is None:
             return None
         root.append(detail)

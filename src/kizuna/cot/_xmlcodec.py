@@ -35,6 +35,7 @@ __all__ = [
     "parse_event_children",
     "parse_time",
     "read_detail",
+    "write_event",
 ]
 
 KNOWN_DETAIL = frozenset(
@@ -265,34 +266,47 @@ def label_xml(label: Label, table: PolicyTable) -> str:
     return canonical(label_to_element(label, table))
 
 
-def _num(value: float) -> str:
-    return repr(value)
-
-
 def event_to_xml(event: Event, table: PolicyTable | None = None) -> bytes:
     """The canonical XML form: fixed attribute order, shortest round-trip numbers."""
-    e, p = event, event.point
-    time = format_time(e.time)
-    start = time if e.start == e.time else format_time(e.start)  # both UTC: same text
-    head = (
-        f'<event version="2.0" uid="{attr(e.uid)}" type="{e.type}" '
-        f'time="{time}" start="{start}" '
-        f'stale="{format_time(e.stale)}" how="{e.how}"'
-    )
+    e = event
     extra = "".join(
         f' {n}="{attr(v)}"'
         for n, v in (("access", e.access), ("qos", e.qos), ("opex", e.opex))
         if v
     )
-    point = (
-        f'<point lat="{_num(p.lat)}" lon="{_num(p.lon)}" hae="{_num(p.hae)}" '
-        f'ce="{_num(p.ce)}" le="{_num(p.le)}"/>'
-    )
     inner = e.detail
     if e.label is not None:
         inner = label_xml(e.label, table or default_table()) + inner
+    return write_event(
+        e.uid, e.type, e.how, e.point,
+        time=e.time, start=e.start, stale=e.stale, inner=inner, extra=extra,
+    )  # fmt: skip
+
+
+def write_event(
+    uid: str,
+    type_: str,
+    how: str,
+    p: Point,
+    *,
+    time: datetime,
+    start: datetime,
+    stale: datetime,
+    inner: str,
+    extra: str = "",
+) -> bytes:
+    """``event_to_xml`` from the fields themselves: ``inner`` is the detail's canonical
+    content (label first), ``extra`` the optional attributes as written. Nothing is checked,
+    but every text is escaped."""
+    time_s = format_time(time)
+    start_s = time_s if start == time else format_time(start)  # both UTC: same text
     detail = f"<detail>{inner}</detail>" if inner else ""
-    return f"{head}{extra}>{point}{detail}</event>".encode()
+    return (
+        f'<event version="2.0" uid="{attr(uid)}" type="{attr(type_)}" time="{time_s}" '
+        f'start="{start_s}" stale="{format_time(stale)}" how="{attr(how)}"{extra}>'
+        f'<point lat="{p.lat!r}" lon="{p.lon!r}" hae="{p.hae!r}" ce="{p.ce!r}" le="{p.le!r}"/>'
+        f"{detail}</event>"
+    ).encode()
 
 
 _DEFAULT_POLICY = CotPolicy()

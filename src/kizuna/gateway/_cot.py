@@ -11,7 +11,13 @@ from __future__ import annotations
 from kizuna.cot import CotPolicy, Event, Point, event_to_xml
 from kizuna.cot._canon import attr
 from kizuna.cot._fast import canonical_parts
-from kizuna.cot._xmlcodec import _number, parse_event_children, parse_time
+from kizuna.cot._xmlcodec import (
+    _number,
+    label_xml,
+    parse_event_children,
+    parse_time,
+    write_event,
+)
 from kizuna.errors import ParseError, ValidationError
 from kizuna.gateway._item import Item
 from kizuna.labels import Label, PolicyTable, default_table, format_banner, parse_banner
@@ -75,6 +81,7 @@ class CotItemCodec:
         self.policy = policy or CotPolicy()
         self._banners = _Banners(self.table)
         self._details: dict[tuple[str | None, str], _Detail] = {}
+        self._inner: dict[tuple[str, tuple[tuple[str, str], ...], str, str], str] = {}
 
     def decode(self, data: bytes) -> Item:
         quick = self._quick(data)
@@ -90,12 +97,10 @@ class CotItemCodec:
         afresh each time by the same constructors."""
         if len(data) > self.policy.max_event_bytes or self.policy.max_depth < 3:
             return None
-        g = canonical_parts(data)
-        if g is None:
+        parts = canonical_parts(data)
+        if parts is None:
             return None
-        uid, type_, time_s, start_s, stale_s, how, lat, lon, hae, ce, le, detail = g
-        assert uid is not None and type_ is not None and time_s is not None
-        assert start_s is not None and stale_s is not None and how is not None
+        (uid, type_, time_s, start_s, stale_s, how, lat, lon, hae, ce, le), detail = parts
         key = (detail, category_of(type_))
         known = self._details.get(key)
         if known is None:
@@ -164,8 +169,29 @@ class CotItemCodec:
             raise ParseError(f"XML larger than {limit} bytes")
 
     def encode(self, item: Item) -> bytes:
-        """Canonical CoT XML, with origin and category in their own detail element."""
-        return event_to_xml(self.event_of(item), self.table)
+        """Canonical CoT XML, with origin and category in their own detail element.
+
+        The detail (label, kept children, origin and category) is written once per distinct
+        detail and remembered; the rest is written from the item after its point is checked.
+        The guard reads back every output it did not read in (``Reserialise``)."""
+        key = (item.label, item.detail, item.category, item.origin)
+        inner = self._inner.get(key)
+        if inner is None:
+            event = self.event_of(item)
+            label = label_xml(event.label, self.table) if event.label is not None else ""
+            if len(self._inner) >= self._MAX_DETAILS:
+                self._inner.clear()
+            self._inner[key] = label + event.detail
+            return event_to_xml(event, self.table)
+        try:
+            p = Point(item.lat, item.lon, item.hae, item.ce, item.le)
+        except ValidationError as exc:
+            raise ParseError(f"cot: {exc}") from exc
+        time = item.time
+        return write_event(
+            item.uid, item.type, item.how, p,
+            time=time, start=item.start or time, stale=item.stale or time, inner=inner,
+        )  # fmt: skip
 
     def event_of(self, item: Item) -> Event:
         """The CoT event ``encode`` writes: what the node beside the gateway is handed."""
