@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import msgspec
 import pytest
 
 from kizuna.gateway import (
@@ -116,7 +117,7 @@ def test_rank_above_tier_is_its_own_reason() -> None:
     )  # type: ignore[union-attr]
     v = TierAllows(CATALOGUE.tiers, TABLE)(w)
     assert isinstance(v, Verdict) and v.reasons == (G.DENY_ABOVE_TIER,)
-    w2 = replace(w, item=item("a", category="plan"))
+    w2 = msgspec.structs.replace(w, item=item("a", category="plan"))
     v2 = TierAllows(CATALOGUE.tiers, TABLE)(w2)
     assert isinstance(v2, Verdict)
     assert v2.reasons == (G.DENY_ABOVE_TIER, G.DENY_CATEGORY_NOT_IN_TIER)
@@ -127,7 +128,7 @@ def test_a_partner_without_a_tier_gets_nothing() -> None:
     assert v.outcome is Outcome.DENY and v.reasons == (G.DENY_NO_TIER,)
     labelled = Work(b"", "JPN", None, T0, item=item("a"), label=TABLE and None)
     for f in (TierAllows(CATALOGUE.tiers, TABLE), Sanitise(RuleSet(), ())):  # type: ignore[arg-type]
-        got = f(replace(labelled, label=CheckLabel(TABLE)(labelled).label))  # type: ignore[union-attr]
+        got = f(msgspec.structs.replace(labelled, label=CheckLabel(TABLE)(labelled).label))  # type: ignore[union-attr]
         assert isinstance(got, Verdict) and got.reasons == (G.DENY_NO_TIER,)
 
 
@@ -270,7 +271,7 @@ def test_a_codec_that_does_not_round_trip_is_refused() -> None:
 def test_inbound_originator_must_be_the_sender() -> None:
     w = Work(b"", "JPN", Tier.T2, T0, item=item("a", origin="JPN"))
     assert Originator(None)(w) is w
-    assert isinstance(Originator(None)(replace(w, partner="KOR")), Verdict)
+    assert isinstance(Originator(None)(msgspec.structs.replace(w, partner="KOR")), Verdict)
     assert isinstance(Originator("USA")(w), Verdict)
 
 
@@ -279,7 +280,9 @@ def test_releasable_reports_the_label_engines_reasons() -> None:
     w = CheckLabel(TABLE)(w)  # type: ignore[assignment]
     v = Releasable(Decider(), CATALOGUE.tiers)(w)
     assert isinstance(v, Verdict) and v.reasons == (Reason.DENY_NOT_RELEASABLE,)
-    assert isinstance(Releasable(Decider(), CATALOGUE.tiers)(replace(w, tier=None)), Verdict)
+    assert isinstance(
+        Releasable(Decider(), CATALOGUE.tiers)(msgspec.structs.replace(w, tier=None)), Verdict
+    )
 
 
 def test_packaged_rules_load_and_hold_plans() -> None:

@@ -3,10 +3,10 @@ error and the work, so a wrong stage or a lost field is a wrong record."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from kizuna.gateway import (
@@ -60,13 +60,13 @@ def test_each_helper_changes_only_its_own_field() -> None:
     label = parse_banner("UNCLASSIFIED", TABLE)
     rule = Rule("S", "USA", Action.HOLD)
     e2 = Envelope("n", "JPN", "USA", "t", 4, b"other-inner")
-    assert w.with_item(other) == replace(w, item=other)
-    assert w.with_label(label) == replace(w, label=label)
-    assert w.with_out(b"new") == replace(w, out=b"new")
-    assert w.with_rule(rule, other, sanitised=False) == replace(
+    assert w.with_item(other) == msgspec.structs.replace(w, item=other)
+    assert w.with_label(label) == msgspec.structs.replace(w, label=label)
+    assert w.with_out(b"new") == msgspec.structs.replace(w, out=b"new")
+    assert w.with_rule(rule, other, sanitised=False) == msgspec.structs.replace(
         w, rule=rule, item=other, sanitised=False
     )
-    assert w.with_envelope(e2) == replace(w, envelope=e2, raw=b"other-inner")
+    assert w.with_envelope(e2) == msgspec.structs.replace(w, envelope=e2, raw=b"other-inner")
 
 
 STAGES = {
@@ -183,15 +183,15 @@ def test_label_judgements_are_remembered_and_bounded(monkeypatch: pytest.MonkeyP
     first, second = f(w), f(w)
     assert isinstance(first, Work) and first == second and calls == [item("a").label]
     assert f._seen[item("a").label] == first.label
-    missing = f(replace(w, item=item("a", label=" ")))
+    missing = f(msgspec.structs.replace(w, item=item("a", label=" ")))
     assert isinstance(missing, Verdict) and missing.error == ""
     fresh = CheckLabel(TABLE)
     for i in range(4096):
-        fresh(replace(w, item=item("a", label=f"X{i}")))
+        fresh(msgspec.structs.replace(w, item=item("a", label=f"X{i}")))
     assert len(fresh._seen) == 4096
-    fresh(replace(w, item=item("a", label="one more")))
+    fresh(msgspec.structs.replace(w, item=item("a", label="one more")))
     assert len(fresh._seen) == 1  # cleared when full, then the newest kept
-    unsat = f(replace(w, item=item("a", label="SECRET//REL TO JPN")))
+    unsat = f(msgspec.structs.replace(w, item=item("a", label="SECRET//REL TO JPN")))
     assert isinstance(unsat, Verdict) and unsat.error == ""
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from kizuna.errors import ValidationError
 from kizuna.labels import Label
 
-__all__ = ["UNKNOWN", "Event", "Point", "check_times"]
+__all__ = ["UNKNOWN", "Event", "Point", "check_event", "check_point", "check_times"]
 
 UNKNOWN = 9999999.0  # CoT's "not known" for hae, ce and le
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,15 +37,21 @@ class Point:
     le: float = UNKNOWN
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.lat + self.lon + self.hae + self.ce + self.le):
-            for name in ("lat", "lon", "hae", "ce", "le"):  # name the first that is not
-                _finite(getattr(self, name), f"point.{name}")
-        if not -90.0 <= self.lat <= 90.0:
-            raise ValidationError(f"{self.lat} is outside [-90, 90]", field="point.lat")
-        if not -180.0 <= self.lon <= 180.0:
-            raise ValidationError(f"{self.lon} is outside [-180, 180]", field="point.lon")
-        if self.ce < 0 or self.le < 0:
-            raise ValidationError("errors cannot be negative", field="point.ce")
+        check_point(self.lat, self.lon, self.hae, self.ce, self.le)
+
+
+def check_point(lat: float, lon: float, hae: float, ce: float, le: float) -> None:
+    """What ``Point`` checks, for a reader that needs the numbers and not the value."""
+    if not math.isfinite(lat + lon + hae + ce + le):
+        values = {"lat": lat, "lon": lon, "hae": hae, "ce": ce, "le": le}
+        for name, value in values.items():
+            _finite(value, f"point.{name}")  # name the first that is not
+    if not -90.0 <= lat <= 90.0:
+        raise ValidationError(f"{lat} is outside [-90, 90]", field="point.lat")
+    if not -180.0 <= lon <= 180.0:
+        raise ValidationError(f"{lon} is outside [-180, 180]", field="point.lon")
+    if ce < 0 or le < 0:
+        raise ValidationError("errors cannot be negative", field="point.ce")
 
 
 def _check_time(value: datetime, name: str) -> None:
@@ -85,23 +91,42 @@ class Event:
     opex: str = ""
 
     def __post_init__(self) -> None:
-        if not self.uid or len(self.uid) > _MAX_UID:
-            raise ValidationError(f"must be 1..{_MAX_UID} characters", field="uid")
-        _check_text(self.uid, "uid")
-        if not _TYPE.match(self.type):
-            raise ValidationError(f"{self.type[:40]!r} is not a CoT type", field="type")
-        if not _HOW.match(self.how):
-            raise ValidationError(f"{self.how[:40]!r} is not a CoT how", field="how")
-        if self.access or self.qos or self.opex:
-            for name in ("access", "qos", "opex"):
-                value = getattr(self, name)
-                if len(value) > 256:
-                    raise ValidationError("longer than 256 characters", field=name)
-                _check_text(value, name)
-        for name in ("time", "start", "stale"):
-            _check_time(getattr(self, name), name)
-        if self.stale < self.start:
-            raise ValidationError("stale is before start", field="stale")
+        check_event(
+            self.uid, self.type, self.how, time=self.time, start=self.start, stale=self.stale,
+            access=self.access, qos=self.qos, opex=self.opex,
+        )  # fmt: skip
+
+
+def check_event(
+    uid: str,
+    type_: str,
+    how: str,
+    *,
+    time: datetime,
+    start: datetime,
+    stale: datetime,
+    access: str = "",
+    qos: str = "",
+    opex: str = "",
+) -> None:
+    """What ``Event`` checks of its own fields, for a reader that needs no value."""
+    if not uid or len(uid) > _MAX_UID:
+        raise ValidationError(f"must be 1..{_MAX_UID} characters", field="uid")
+    _check_text(uid, "uid")
+    if not _TYPE.match(type_):
+        raise ValidationError(f"{type_[:40]!r} is not a CoT type", field="type")
+    if not _HOW.match(how):
+        raise ValidationError(f"{how[:40]!r} is not a CoT how", field="how")
+    if access or qos or opex:
+        for name, value in (("access", access), ("qos", qos), ("opex", opex)):
+            if len(value) > 256:
+                raise ValidationError("longer than 256 characters", field=name)
+            _check_text(value, name)
+    _check_time(time, "time")
+    _check_time(start, "start")
+    _check_time(stale, "stale")
+    if stale < start:
+        raise ValidationError("stale is before start", field="stale")
 
 
 def check_times(event: Event, now: datetime, *, max_skew: timedelta) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from kizuna.cot import CotPolicy, Event, Point, event_to_xml
 from kizuna.cot._canon import attr
 from kizuna.cot._fast import canonical_parts
+from kizuna.cot._model import check_event, check_point
 from kizuna.cot._xmlcodec import (
     _number,
     label_xml,
@@ -112,19 +113,17 @@ class CotItemCodec:
             return item
         origin, category, callsign, kept, label = known
         try:
-            point = Point(
-                _number(lat, "point.lat"), _number(lon, "point.lon"),
-                _number(hae, "point.hae"), _number(ce, "point.ce"), _number(le, "point.le"),
-            )  # fmt: skip
+            x, y = _number(lat, "point.lat"), _number(lon, "point.lon")
+            h, c, e = _number(hae, "point.hae"), _number(ce, "point.ce"), _number(le, "point.le")
+            check_point(x, y, h, c, e)
             time = parse_time(time_s, "time")
             start = time if start_s == time_s else parse_time(start_s, "start")
             stale = parse_time(stale_s, "stale")
-            Event(uid=uid, type=type_, time=time, start=start, stale=stale, point=point, how=how)
+            check_event(uid, type_, how, time=time, start=start, stale=stale)
         except ValidationError:
             return None
         return Item(
-            uid=uid, type=type_, origin=origin, time=time,
-            lat=point.lat, lon=point.lon, hae=point.hae, ce=point.ce, le=point.le,
+            uid=uid, type=type_, origin=origin, time=time, lat=x, lon=y, hae=h, ce=c, le=e,
             label=label, category=category, callsign=callsign, detail=kept,
             start=start, stale=stale, how=how,
         )  # fmt: skip

@@ -10,6 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+import msgspec
+
 from kizuna.gateway._envelope import Envelope
 from kizuna.gateway._item import Item
 from kizuna.gateway._rules import Rule
@@ -51,9 +53,10 @@ class GuardReason(StrEnum):
 AnyReason = GuardReason | Reason
 
 
-@dataclass(frozen=True, slots=True)
-class Work:
-    """What flows down the chain; each filter returns a new one."""
+class Work(msgspec.Struct, frozen=True):
+    """What flows down the chain; each filter returns a new one. A frozen msgspec struct
+    rather than a frozen dataclass: a guard makes several per item, and this one is built
+    in C (a frozen dataclass pays a Python-level ``object.__setattr__`` per field)."""
 
     raw: bytes
     partner: str
@@ -67,7 +70,7 @@ class Work:
     approved: bool = False  # a human of the originator released a hold
     out: bytes = b""
 
-    # dataclasses.replace is generic and slow; the guard's hot path uses these instead.
+    # msgspec.structs.replace is generic; the guard's hot path uses these instead.
     def with_item(self, item: Item) -> Work:
         return Work(self.raw, self.partner, self.tier, self.at, self.envelope, item,
                     self.label, self.rule, self.sanitised, self.approved, self.out)  # fmt: skip
