@@ -172,6 +172,7 @@ class Run:
     t0: float = 0.0
     closed_subs: int = 0
     windows: list[asyncio.Semaphore] = field(default_factory=list)
+    inbox: list[tuple[Sink, float, bytes]] = field(default_factory=list)
     rid: int = field(default_factory=lambda: next(_RUNS))
 
     def event(self, j: int, seq: int) -> bytes:
@@ -185,32 +186,55 @@ class Run:
         ).encode()
 
 
+class Sink(asyncio.Protocol):
+    """A subscriber's socket. Bytes are stamped the moment the loop hands them over and
+    parsed later in the same turn, after every socket that turn has been stamped: otherwise
+    the twentieth subscriber's clock would include parsing the other nineteen's messages,
+    which is the load generator's time, not the server's."""
+
+    def __init__(self, run: Run, first: bool, lost: asyncio.Future[None]) -> None:
+        self.run, self.first, self.lost, self.tail = run, first, lost, b""
+
+    def data_received(self, data: bytes) -> None:
+        run = self.run
+        if not run.inbox:
+            asyncio.get_running_loop().call_soon(parse_inbox, run)
+        run.inbox.append((self, time.perf_counter(), data))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+
+def parse_inbox(run: Run) -> None:
+    inbox, run.inbox = run.inbox, []
+    for sink, now, chunk in inbox:
+        data = sink.tail + chunk
+        cut = data.rfind(b"</event>") + 8
+        sink.tail = data[cut:] if cut >= 8 else data
+        second = int(now - run.t0) if run.t0 else -1
+        for rid, j, seq in KEY.findall(data[:cut] if cut >= 8 else b""):
+            if int(rid) != run.rid:
+                continue  # the picture of an earlier point, sent to late joiners
+            pj, sq = int(j), int(seq)
+            run.received += 1
+            if 0 <= second < len(run.per_second):
+                run.per_second[second] += 1
+            run.latencies.append(now - run.sent_at[pj][sq])
+            if sink.first:
+                run.windows[pj].release()
+
+
 async def subscriber(run: Run, port: int, first: bool, ready: asyncio.Event) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+    loop = asyncio.get_running_loop()
+    lost: asyncio.Future[None] = loop.create_future()
+    transport, _ = await loop.create_connection(lambda: Sink(run, first, lost), "127.0.0.1", port)
     ready.set()
-    tail = b""
     try:
-        while data := await reader.read(1 << 18):
-            now = time.perf_counter()
-            data = tail + data
-            cut = data.rfind(b"</event>") + 8
-            tail = data[cut:] if cut >= 8 else data
-            second = int(now - run.t0) if run.t0 else -1
-            for rid, j, seq in KEY.findall(data[:cut] if cut >= 8 else b""):
-                if int(rid) != run.rid:
-                    continue  # the picture of an earlier point, sent to late joiners
-                pj, sq = int(j), int(seq)
-                run.received += 1
-                if 0 <= second < len(run.per_second):
-                    run.per_second[second] += 1
-                run.latencies.append(now - run.sent_at[pj][sq])
-                if first:
-                    run.windows[pj].release()
+        await lost
         run.closed_subs += 1  # the server closed it: shed as a slow reader
-    except (ConnectionError, OSError):
-        run.closed_subs += 1
     finally:
-        writer.close()
+        transport.close()
 
 
 async def drain(reader: asyncio.StreamReader) -> None:
@@ -241,9 +265,8 @@ async def publisher(run: Run, port: int, j: int, mode: str, rate: float, until: 
             writer.write(data)
             seq += 1
             if mode == "rate":
-                await asyncio.sleep(
-                    max(0.0, (seq / rate) - (time.perf_counter() - (until - SECONDS)))
-                )
+                # each publisher keeps its own phase: the next send is due at t_start + seq/rate
+                await asyncio.sleep(max(0.0, t_start + seq / rate - time.perf_counter()))
             await writer.drain()
     except (ConnectionError, OSError):
         pass
