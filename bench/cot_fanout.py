@@ -156,6 +156,24 @@ async def start_taky(work: Path, exe: Path) -> Server:
     return Server("taky", proc, port)
 
 
+def fsync_probe(directory: Path, n: int = 200) -> dict[str, float]:
+    """The disk as it is right now: a node's latency cannot be below its commit's fsync, and
+    on a shared machine that varies from run to run, so each fixed-rate point reports it."""
+    took = []
+    path = directory / "fsync-probe"
+    with path.open("wb") as f:
+        for _ in range(n):
+            f.write(b"x" * 4096)
+            f.flush()
+            t = time.perf_counter()
+            os.fsync(f.fileno())
+            took.append(time.perf_counter() - t)
+            time.sleep(0.002)
+    path.unlink()
+    took.sort()
+    return {"p50_ms": round(took[n // 2] * 1000, 2), "p99_ms": round(took[int(n * 0.99)] * 1000, 2)}
+
+
 def cot_time(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
@@ -349,6 +367,7 @@ async def main() -> None:
             for name, pubs, subs, mode, rate in POINTS:
                 if only and name not in only.split(","):
                     continue
+                disk = fsync_probe(work) if mode == "rate" else None
                 k = await point(kizuna, pubs, subs, mode, rate)
                 t = await point(taky, pubs, subs, mode, rate)
                 out[name] = {
@@ -358,6 +377,8 @@ async def main() -> None:
                         k["delivered_per_s"] / max(t["delivered_per_s"], 1e-9), 2
                     ),
                 }
+                if disk is not None:
+                    out[name]["disk_fsync"] = disk
         finally:
             kizuna.stop()
             taky.stop()
