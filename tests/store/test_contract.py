@@ -247,3 +247,22 @@ async def test_sqlite_a_failed_write_is_told_as_a_store_error(tmp_path: Path) ->
     finally:
         blocker.close()
         await s.close()
+
+
+async def test_sqlite_after_runs_once_per_commit_after_every_done(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "a.db")
+    calls: list[str] = []
+
+    def after() -> None:
+        calls.append("after")
+
+    try:
+        s.submit([Record("a", event("u0"))], lambda _: calls.append("u0"), after=after)
+        for i in (1, 2, 3):  # all three wait for u0's commit, then share one
+            s.submit(
+                [Record("a", event(f"u{i}", i))], lambda _, i=i: calls.append(f"u{i}"), after=after
+            )
+        assert await s.append([Record("a", event("u4", 4))]) == (True,)
+        assert calls == ["u0", "after", "u1", "u2", "u3", "after"]
+    finally:
+        await s.close()

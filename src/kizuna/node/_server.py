@@ -343,7 +343,7 @@ class NodeServer:
         done = partial(self._committed, records, client, slots)
         client.committing()
         try:
-            self.store.submit(records, done)
+            self.store.submit(records, done, after=self._push_all)
         except StoreError as exc:
             done(exc)
 
@@ -354,8 +354,7 @@ class NodeServer:
         slots: asyncio.Semaphore | None,
         result: tuple[bool, ...] | StoreError,
     ) -> None:
-        """Called from the store's commit wake-up: relay, and hand the bytes to the sockets
-        now rather than a loop turn later, behind whatever else that turn has to read."""
+        """Called from the store's commit wake-up: relay (``_push_all`` follows)."""
         if slots is not None:
             slots.release()
         client.committed()
@@ -369,8 +368,12 @@ class NodeServer:
                 self._publish(record, client)
             else:
                 self.stats.duplicates += 1
-        for other in self.clients.values():
-            other.push()
+
+    def _push_all(self) -> None:
+        """Once per commit, after all it relayed was offered: one send per client for the
+        whole batch, now rather than a loop turn later behind whatever that turn reads."""
+        for client in self.clients.values():
+            client.push()
 
     def _encode(self, event: Event, client: Client, cache: dict[bool, bytes]) -> bytes:
         data = cache.get(client.proto)

@@ -37,10 +37,14 @@ class Store(Protocol):
         idempotent."""
         ...
 
-    def submit(self, records: Sequence[Record], done: Committed) -> None:
+    def submit(
+        self, records: Sequence[Record], done: Committed, *, after: Callable[[], None] | None = None
+    ) -> None:
         """``append`` without a task: ``done`` gets what ``append`` would return (or raise)
-        from a later turn of the event loop, never from inside ``submit``. Raises StoreError
-        at once when the store is closed."""
+        from a later turn of the event loop, never from inside ``submit``. ``after`` is
+        called once the ``done`` of everything committed with these records has been, once
+        per commit however many submits passed it (a server sends its relays then). Raises
+        StoreError at once when the store is closed."""
         ...
 
     async def replay(

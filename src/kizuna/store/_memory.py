@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from kizuna.errors import StoreError
@@ -24,8 +24,13 @@ class MemoryStore:
     async def append(self, records: Sequence[Record]) -> tuple[bool, ...]:
         return self._add(records)
 
-    def submit(self, records: Sequence[Record], done: Committed) -> None:
-        asyncio.get_running_loop().call_soon(done, self._add(records))
+    def submit(
+        self, records: Sequence[Record], done: Committed, *, after: Callable[[], None] | None = None
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(done, self._add(records))
+        if after is not None:
+            loop.call_soon(after)
 
     def _add(self, records: Sequence[Record]) -> tuple[bool, ...]:
         if self._closed:

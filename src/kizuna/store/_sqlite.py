@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -51,7 +51,7 @@ _MS = timedelta(milliseconds=1)
 _REPLAY_POLICY = CotPolicy(max_unknown_bytes=64 * 1024)
 
 _Row = tuple[str, str, int, int, str, bytes]
-_Job = tuple[list[_Row], Committed]
+_Job = tuple[list[_Row], Committed, Callable[[], None] | None]
 
 
 def _ms(t: datetime) -> int:
@@ -67,10 +67,12 @@ def _settle(fut: asyncio.Future[tuple[bool, ...]], result: tuple[bool, ...] | St
         fut.set_result(result)
 
 
-def _tell(loop: asyncio.AbstractEventLoop, done: Committed, result: tuple[bool, ...]) -> None:
+def _tell(
+    loop: asyncio.AbstractEventLoop, call: Callable[..., None], *args: tuple[bool, ...]
+) -> None:
     """One caller's failing callback must not keep the rest of its batch from hearing."""
     try:
-        done(result)
+        call(*args)
     except Exception as exc:  # reported through the loop, as asyncio does
         loop.call_exception_handler({"message": "store commit callback failed", "exception": exc})
 
@@ -116,7 +118,9 @@ class SqliteStore:
         self.submit(records, partial(_settle, fut))
         return await fut
 
-    def submit(self, records: Sequence[Record], done: Committed) -> None:
+    def submit(
+        self, records: Sequence[Record], done: Committed, *, after: Callable[[], None] | None = None
+    ) -> None:
         if self._closed:
             raise StoreError(f"store {self.path} is closed")
         rows = [
@@ -124,7 +128,7 @@ class SqliteStore:
              event_to_xml(r.event))
             for r in records
         ]  # fmt: skip
-        self._jobs.append((rows, done))
+        self._jobs.append((rows, done, after))
         if not self._busy:
             self._start()
 
@@ -139,7 +143,7 @@ class SqliteStore:
 
     def _start(self) -> None:
         batch = self._take()
-        rows = [row for rows, _ in batch for row in rows]
+        rows = [row for rows, _, _ in batch for row in rows]
         self._busy = True
         loop = asyncio.get_running_loop()
         try:
@@ -192,17 +196,27 @@ class SqliteStore:
         self.commits += 1
         self._next()
         pos = 0
-        for rows, done in batch:
+        afters: dict[Callable[[], None], None] = {}  # once each, in order
+        for rows, done, after in batch:
             _tell(loop, done, tuple(flags[pos : pos + len(rows)]))
             pos += len(rows)
+            if after is not None:
+                afters[after] = None
+        for after in afters:
+            _tell(loop, after)
 
     def _fail(self, loop: asyncio.AbstractEventLoop, batch: list[_Job], exc: BaseException) -> None:
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
-        for _, done in batch:
+        afters: dict[Callable[[], None], None] = {}
+        for _, done, after in batch:
             error = StoreError(f"cannot append to {self.path}: {exc}")
             error.__cause__ = exc
             loop.call_soon(done, error)  # never from inside submit
+            if after is not None:
+                afters[after] = None
+        for after in afters:
+            loop.call_soon(after)
         self._next()
 
     def _next(self) -> None:
