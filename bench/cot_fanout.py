@@ -285,6 +285,11 @@ async def publisher(run: Run, port: int, j: int, mode: str, rate: float, until: 
             if mode == "rate":
                 # each publisher keeps its own phase: the next send is due at t_start + seq/rate
                 await asyncio.sleep(max(0.0, t_start + seq / rate - time.perf_counter()))
+            elif mode == "max":
+                # drain() returns without yielding until the socket pushes back, so without
+                # this the publishers would hold the generator's loop and its subscribers
+                # would read nothing for seconds: the generator's stall, not the server's
+                await asyncio.sleep(0)
             await writer.drain()
     except (ConnectionError, OSError):
         pass
