@@ -382,8 +382,8 @@ async def main() -> None:
                         k["delivered_per_s"] / max(t["delivered_per_s"], 1e-9), 2
                     ),
                 }
-                if disk is not None:
-                    out[name]["disk_fsync"] = disk
+                if disk is not None:  # the disk before and after, as the point had it
+                    out[name]["disk_fsync"] = {"before": disk, "after": fsync_probe(work)}
         finally:
             kizuna.stop()
             taky.stop()
