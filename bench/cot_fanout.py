@@ -255,15 +255,24 @@ async def subscriber(run: Run, port: int, first: bool, ready: asyncio.Event) -> 
         transport.close()
 
 
-async def drain(reader: asyncio.StreamReader) -> None:
-    with contextlib.suppress(ConnectionError, OSError):
-        while await reader.read(1 << 18):
-            pass
+class Discard(asyncio.StreamReader):
+    """What a publisher is sent, dropped as it arrives: no task wakes up to read it, so the
+    publishers' copies do not queue in the generator ahead of the subscribers' reads."""
+
+    def feed_data(self, data: bytes) -> None:
+        pass
+
+
+async def open_publisher(port: int) -> asyncio.StreamWriter:
+    loop = asyncio.get_running_loop()
+    reader = Discard()
+    protocol = asyncio.StreamReaderProtocol(reader)
+    transport, _ = await loop.create_connection(lambda: protocol, "127.0.0.1", port)
+    return asyncio.StreamWriter(transport, protocol, reader, loop)
 
 
 async def publisher(run: Run, port: int, j: int, mode: str, rate: float, until: float) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    sink = asyncio.create_task(drain(reader))
+    writer = await open_publisher(port)
     sent = run.sent_at[j]
     seq = 0
     t_start = until - SECONDS
@@ -295,7 +304,6 @@ async def publisher(run: Run, port: int, j: int, mode: str, rate: float, until: 
         pass
     finally:
         await asyncio.sleep(1.5)  # let the last events arrive before leaving
-        sink.cancel()
         writer.close()
 
 
