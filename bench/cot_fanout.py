@@ -4,12 +4,15 @@ Both servers run on loopback as their own processes (taky in its own virtual env
 made here on first use); the load generator speaks plain CoT XML over TCP to each in turn.
 Points: closed loop at 1x1, 10x10 and 50x50 publishers x subscribers (each publisher keeps
 WINDOW events in flight, released when subscriber 0 receives them); a fixed rate (20x20 at
-10 events/s each); and the max rate (10x10, publishers write as fast as the server reads).
-Publishers also read and discard what they are sent, as TAK clients do.
+10 events/s each, every publisher on its own phase); and the max rate (10x10, publishers
+write as fast as the server reads). Publishers also read and discard what they are sent,
+as TAK clients do. Latency runs from just before a publisher's write to the moment the
+subscriber's event loop is handed the bytes, for every subscriber.
 
 Prints one JSON line: per point and server, delivered msgs/s, p50/p99 latency, loss, peak
 RSS; and the kizuna/taky ratios. The node commits every event (SQLite, synchronous=FULL)
-before relaying it; taky keeps nothing durable.
+before relaying it; taky keeps nothing durable, so the fixed-rate point also reports the
+disk's fsync latency just before and after it.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """One connected client's outbound side, bounded in bytes.
 
 Messages offered during one turn of the event loop are joined and handed to the transport
-once at its end (one send instead of one per message) or at once by ``push`` when the caller
-has finished a batch, and the transport sends what the
-socket takes and buffers the rest. Those bytes are the client's queue: when they would pass
-``max_buffer`` the client is not keeping up, and the caller sheds it rather than let it hold
-memory or stall the fan-out to everyone else.
+once at its end (one send instead of one per message), or at once by ``push`` when the
+caller has finished a batch, and the transport sends what the socket takes and buffers the
+rest. Those bytes are the client's queue: when they would pass ``max_buffer`` the client is
+not keeping up, and the caller sheds it rather than let it hold memory or stall the fan-out
+to everyone else.
 """
 
 from __future__ import annotations
