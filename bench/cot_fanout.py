@@ -4,12 +4,15 @@ Both servers run on loopback as their own processes (taky in its own virtual env
 made here on first use); the load generator speaks plain CoT XML over TCP to each in turn.
 Points: closed loop at 1x1, 10x10 and 50x50 publishers x subscribers (each publisher keeps
 WINDOW events in flight, released when subscriber 0 receives them); a fixed rate (20x20 at
-10 events/s each); and the max rate (10x10, publishers write as fast as the server reads).
-Publishers also read and discard what they are sent, as TAK clients do.
+10 events/s each, every publisher on its own phase); and the max rate (10x10, publishers
+write as fast as the server reads). Publishers also read and discard what they are sent,
+as TAK clients do. Latency runs from just before a publisher's write to the moment the
+subscriber's event loop is handed the bytes, for every subscriber.
 
 Prints one JSON line: per point and server, delivered msgs/s, p50/p99 latency, loss, peak
 RSS; and the kizuna/taky ratios. The node commits every event (SQLite, synchronous=FULL)
-before relaying it; taky keeps nothing durable.
+before relaying it; taky keeps nothing durable, so the fixed-rate point also reports the
+disk's fsync latency just before and after it.
 """
 
 from __future__ import annotations
@@ -156,6 +159,24 @@ async def start_taky(work: Path, exe: Path) -> Server:
     return Server("taky", proc, port)
 
 
+def fsync_probe(directory: Path, n: int = 200) -> dict[str, float]:
+    """The disk as it is right now: a node's latency cannot be below its commit's fsync, and
+    on a shared machine that varies from run to run, so each fixed-rate point reports it."""
+    took = []
+    path = directory / "fsync-probe"
+    with path.open("wb") as f:
+        for _ in range(n):
+            f.write(b"x" * 4096)
+            f.flush()
+            t = time.perf_counter()
+            os.fsync(f.fileno())
+            took.append(time.perf_counter() - t)
+            time.sleep(0.002)
+    path.unlink()
+    took.sort()
+    return {"p50_ms": round(took[n // 2] * 1000, 2), "p99_ms": round(took[int(n * 0.99)] * 1000, 2)}
+
+
 def cot_time(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
@@ -172,6 +193,7 @@ class Run:
     t0: float = 0.0
     closed_subs: int = 0
     windows: list[asyncio.Semaphore] = field(default_factory=list)
+    inbox: list[tuple[Sink, float, bytes]] = field(default_factory=list)
     rid: int = field(default_factory=lambda: next(_RUNS))
 
     def event(self, j: int, seq: int) -> bytes:
@@ -185,43 +207,75 @@ class Run:
         ).encode()
 
 
+class Sink(asyncio.Protocol):
+    """A subscriber's socket. Bytes are stamped the moment the loop hands them over and
+    parsed later in the same turn, after every socket that turn has been stamped: otherwise
+    the twentieth subscriber's clock would include parsing the other nineteen's messages,
+    which is the load generator's time, not the server's."""
+
+    def __init__(self, run: Run, first: bool, lost: asyncio.Future[None]) -> None:
+        self.run, self.first, self.lost, self.tail = run, first, lost, b""
+
+    def data_received(self, data: bytes) -> None:
+        run = self.run
+        if not run.inbox:
+            asyncio.get_running_loop().call_soon(parse_inbox, run)
+        run.inbox.append((self, time.perf_counter(), data))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+
+def parse_inbox(run: Run) -> None:
+    inbox, run.inbox = run.inbox, []
+    for sink, now, chunk in inbox:
+        data = sink.tail + chunk
+        cut = data.rfind(b"</event>") + 8
+        sink.tail = data[cut:] if cut >= 8 else data
+        second = int(now - run.t0) if run.t0 else -1
+        for rid, j, seq in KEY.findall(data[:cut] if cut >= 8 else b""):
+            if int(rid) != run.rid:
+                continue  # the picture of an earlier point, sent to late joiners
+            pj, sq = int(j), int(seq)
+            run.received += 1
+            if 0 <= second < len(run.per_second):
+                run.per_second[second] += 1
+            run.latencies.append(now - run.sent_at[pj][sq])
+            if sink.first:
+                run.windows[pj].release()
+
+
 async def subscriber(run: Run, port: int, first: bool, ready: asyncio.Event) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+    loop = asyncio.get_running_loop()
+    lost: asyncio.Future[None] = loop.create_future()
+    transport, _ = await loop.create_connection(lambda: Sink(run, first, lost), "127.0.0.1", port)
     ready.set()
-    tail = b""
     try:
-        while data := await reader.read(1 << 18):
-            now = time.perf_counter()
-            data = tail + data
-            cut = data.rfind(b"</event>") + 8
-            tail = data[cut:] if cut >= 8 else data
-            second = int(now - run.t0) if run.t0 else -1
-            for rid, j, seq in KEY.findall(data[:cut] if cut >= 8 else b""):
-                if int(rid) != run.rid:
-                    continue  # the picture of an earlier point, sent to late joiners
-                pj, sq = int(j), int(seq)
-                run.received += 1
-                if 0 <= second < len(run.per_second):
-                    run.per_second[second] += 1
-                run.latencies.append(now - run.sent_at[pj][sq])
-                if first:
-                    run.windows[pj].release()
+        await lost
         run.closed_subs += 1  # the server closed it: shed as a slow reader
-    except (ConnectionError, OSError):
-        run.closed_subs += 1
     finally:
-        writer.close()
+        transport.close()
 
 
-async def drain(reader: asyncio.StreamReader) -> None:
-    with contextlib.suppress(ConnectionError, OSError):
-        while await reader.read(1 << 18):
-            pass
+class Discard(asyncio.StreamReader):
+    """What a publisher is sent, dropped as it arrives: no task wakes up to read it, so the
+    publishers' copies do not queue in the generator ahead of the subscribers' reads."""
+
+    def feed_data(self, data: bytes) -> None:
+        pass
+
+
+async def open_publisher(port: int) -> asyncio.StreamWriter:
+    loop = asyncio.get_running_loop()
+    reader = Discard()
+    protocol = asyncio.StreamReaderProtocol(reader)
+    transport, _ = await loop.create_connection(lambda: protocol, "127.0.0.1", port)
+    return asyncio.StreamWriter(transport, protocol, reader, loop)
 
 
 async def publisher(run: Run, port: int, j: int, mode: str, rate: float, until: float) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    sink = asyncio.create_task(drain(reader))
+    writer = await open_publisher(port)
     sent = run.sent_at[j]
     seq = 0
     t_start = until - SECONDS
@@ -241,15 +295,18 @@ async def publisher(run: Run, port: int, j: int, mode: str, rate: float, until: 
             writer.write(data)
             seq += 1
             if mode == "rate":
-                await asyncio.sleep(
-                    max(0.0, (seq / rate) - (time.perf_counter() - (until - SECONDS)))
-                )
+                # each publisher keeps its own phase: the next send is due at t_start + seq/rate
+                await asyncio.sleep(max(0.0, t_start + seq / rate - time.perf_counter()))
+            elif mode == "max":
+                # drain() returns without yielding until the socket pushes back, so without
+                # this the publishers would hold the generator's loop and its subscribers
+                # would read nothing for seconds: the generator's stall, not the server's
+                await asyncio.sleep(0)
             await writer.drain()
     except (ConnectionError, OSError):
         pass
     finally:
         await asyncio.sleep(1.5)  # let the last events arrive before leaving
-        sink.cancel()
         writer.close()
 
 
@@ -326,6 +383,7 @@ async def main() -> None:
             for name, pubs, subs, mode, rate in POINTS:
                 if only and name not in only.split(","):
                     continue
+                disk = fsync_probe(work) if mode == "rate" else None
                 k = await point(kizuna, pubs, subs, mode, rate)
                 t = await point(taky, pubs, subs, mode, rate)
                 out[name] = {
@@ -335,6 +393,8 @@ async def main() -> None:
                         k["delivered_per_s"] / max(t["delivered_per_s"], 1e-9), 2
                     ),
                 }
+                if disk is not None:  # the disk before and after, as the point had it
+                    out[name]["disk_fsync"] = {"before": disk, "after": fsync_probe(work)}
         finally:
             kizuna.stop()
             taky.stop()

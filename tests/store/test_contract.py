@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -133,3 +134,135 @@ def test_sqlite_uses_wal_and_full_sync(tmp_path: Path) -> None:
     assert s._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     conn.close()
     asyncio.run(s.close())
+
+
+async def test_submit_tells_from_a_later_loop_turn(store: Store) -> None:
+    told: list[tuple[bool, ...] | StoreError] = []
+    store.submit([Record("a", event("u1")), Record("a", event("u1"))], told.append)
+    assert told == []  # never from inside submit: the caller may still be mid-read
+    for _ in range(200):
+        if told:
+            break
+        await asyncio.sleep(0.01)
+    assert told == [(True, False)]
+    assert await store.count() == 1
+
+
+async def test_submit_after_close_raises_at_once(store: Store) -> None:
+    await store.close()
+    with pytest.raises(StoreError):
+        store.submit([Record("a", event("u1"))], lambda _: None)
+
+
+async def test_sqlite_idle_store_commits_at_once_without_a_batch_window(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "i.db")
+    try:
+        s.submit([Record("a", event("u1"))], lambda _: None)
+        # the loop gets no turn here, so no timer or batch window could run: the row is
+        # written and its COMMIT handed to the writer thread from inside submit itself
+        other = sqlite3.connect(tmp_path / "i.db")
+        deadline = time.monotonic() + 5
+        while other.execute("SELECT count(*) FROM events").fetchone()[0] == 0:
+            assert time.monotonic() < deadline, "a lone event was not committed"
+            time.sleep(0.001)
+        other.close()
+        assert await s.append([Record("a", event("u2"))]) == (True,)
+        assert s.commits == 2
+    finally:
+        await s.close()
+
+
+async def test_sqlite_appends_during_a_commit_share_the_next_one(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "n.db")
+    try:
+        told: list[tuple[bool, ...] | StoreError] = []
+        s.submit([Record("a", event("u0"))], told.append)  # its commit is now in flight
+        for i in range(1, 20):
+            s.submit([Record("a", event(f"u{i}", i))], told.append)
+        assert await s.append([Record("a", event("u20", 20))]) == (True,)
+        assert told == [(True,)] * 20
+        assert s.commits == 2
+    finally:
+        await s.close()
+
+
+async def test_sqlite_tells_only_once_the_batch_is_durable(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "c.db")
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    def told(result: tuple[bool, ...] | StoreError) -> None:
+        other = sqlite3.connect(tmp_path / "c.db")  # another connection sees only commits
+        seen.append(other.execute("SELECT count(*) FROM events").fetchone()[0])
+        other.close()
+        done.set()
+
+    try:
+        s.submit([Record("a", event(f"u{i}", i)) for i in range(5)], told)
+        await asyncio.wait_for(done.wait(), 5)
+        assert seen == [5]
+    finally:
+        await s.close()
+
+
+async def test_sqlite_a_failing_callback_does_not_silence_its_batch(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "f.db")
+    loop = asyncio.get_running_loop()
+    errors: list[object] = []
+    loop.set_exception_handler(lambda _, ctx: errors.append(ctx.get("exception")))
+
+    def boom(_: tuple[bool, ...] | StoreError) -> None:
+        raise RuntimeError("subscriber code failed")
+
+    try:
+        told: list[tuple[bool, ...] | StoreError] = []
+        s.submit([Record("a", event("u0"))], told.append)  # in flight
+        s.submit([Record("a", event("u1", 1))], boom)  # these two share the next batch
+        s.submit([Record("a", event("u2", 2))], told.append)
+        for _ in range(500):
+            if len(told) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert told == [(True,), (True,)]
+        assert [type(e) for e in errors] == [RuntimeError]
+        assert await s.append([Record("a", event("u3", 3))]) == (True,)  # still working
+    finally:
+        loop.set_exception_handler(None)
+        await s.close()
+
+
+async def test_sqlite_a_failed_write_is_told_as_a_store_error(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "e.db")
+    blocker = sqlite3.connect(tmp_path / "e.db", timeout=0)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    s._conn.execute("PRAGMA busy_timeout=0")
+    told: list[tuple[bool, ...] | StoreError] = []
+    try:
+        s.submit([Record("a", event("u1"))], told.append)
+        assert told == []
+        await asyncio.sleep(0.05)
+        assert len(told) == 1 and isinstance(told[0], StoreError)
+        blocker.rollback()
+        assert await s.append([Record("a", event("u1"))]) == (True,)  # the store recovers
+    finally:
+        blocker.close()
+        await s.close()
+
+
+async def test_sqlite_after_runs_once_per_commit_after_every_done(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "a.db")
+    calls: list[str] = []
+
+    def after() -> None:
+        calls.append("after")
+
+    try:
+        s.submit([Record("a", event("u0"))], lambda _: calls.append("u0"), after=after)
+        for i in (1, 2, 3):  # all three wait for u0's commit, then share one
+            s.submit(
+                [Record("a", event(f"u{i}", i))], lambda _, i=i: calls.append(f"u{i}"), after=after
+            )
+        assert await s.append([Record("a", event("u4", 4))]) == (True,)
+        assert calls == ["u0", "after", "u1", "u2", "u3", "after"]
+    finally:
+        await s.close()

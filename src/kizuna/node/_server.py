@@ -37,7 +37,7 @@ from kizuna.cot import (
     protocol_support,
     requested_version,
 )
-from kizuna.errors import ConfigError, KizunaError, ParseError, ValidationError
+from kizuna.errors import ConfigError, KizunaError, ParseError, StoreError, ValidationError
 from kizuna.fusion import LocalPlane
 from kizuna.identity import Principal, Registry, principal_for_cert
 from kizuna.labels import Decider, Label, PolicyTable, Viewer, default_table
@@ -92,7 +92,6 @@ class NodeServer:
         self._servers: list[asyncio.Server] = []
         self._handlers: set[asyncio.Task[None]] = set()
         self._readers: dict[int, asyncio.Task[None]] = {}
-        self._inflight: dict[int, set[asyncio.Future[tuple[bool, ...]]]] = {}
         self._next_cid = 0
         self._tcp_principal: Principal | None = None
         self._stopping = False
@@ -225,7 +224,6 @@ class NodeServer:
         assert handler is not None
         self._handlers.add(handler)
         self.clients[client.cid] = client
-        self._inflight[client.cid] = set()
         self.stats.connections += 1
         try:
             self._greet(client)
@@ -233,9 +231,7 @@ class NodeServer:
             self._readers[client.cid] = read
             with contextlib.suppress(asyncio.CancelledError):
                 await read
-            pending = self._inflight.pop(client.cid, set())
-            if pending:
-                await asyncio.wait(pending)
+            await client.settled()
             del self.clients[client.cid]
             await client.flush(lim.drain_timeout_s)
         finally:
@@ -344,32 +340,40 @@ class NodeServer:
     def _commit(
         self, records: list[Record], client: Client, slots: asyncio.Semaphore | None
     ) -> None:
-        task = asyncio.ensure_future(self.store.append(records))
-        inflight = self._inflight[client.cid]
-        inflight.add(task)
-        task.add_done_callback(partial(self._committed, records, client, slots, inflight))
+        done = partial(self._committed, records, client, slots)
+        client.committing()
+        try:
+            self.store.submit(records, done, after=self._push_all)
+        except StoreError as exc:
+            done(exc)
 
     def _committed(
         self,
         records: list[Record],
         client: Client,
         slots: asyncio.Semaphore | None,
-        inflight: set[asyncio.Future[tuple[bool, ...]]],
-        task: asyncio.Future[tuple[bool, ...]],
+        result: tuple[bool, ...] | StoreError,
     ) -> None:
+        """Called from the store's commit wake-up: relay (``_push_all`` follows)."""
         if slots is not None:
             slots.release()
-        inflight.discard(task)
-        if task.cancelled() or task.exception() is not None:
+        client.committed()
+        if isinstance(result, StoreError):
             for r in records:
-                self.stats.drop(Drop.STORE_FAILED, client.name, f"{r.event.uid}: {task!r}")
+                self.stats.drop(Drop.STORE_FAILED, client.name, f"{r.event.uid}: {result}")
             return
-        for record, new in zip(records, task.result(), strict=True):
+        for record, new in zip(records, result, strict=True):
             if new:
                 self.stats.accepted += 1
                 self._publish(record, client)
             else:
                 self.stats.duplicates += 1
+
+    def _push_all(self) -> None:
+        """Once per commit, after all it relayed was offered: one send per client for the
+        whole batch, now rather than a loop turn later behind whatever that turn reads."""
+        for client in self.clients.values():
+            client.push()
 
     def _encode(self, event: Event, client: Client, cache: dict[bool, bytes]) -> bytes:
         data = cache.get(client.proto)

@@ -1,7 +1,7 @@
 """Durable event storage: the Store port, SQLite (the default) and memory adapters."""
 
-from kizuna.store._base import Record, Store
+from kizuna.store._base import Committed, Record, Store
 from kizuna.store._memory import MemoryStore
 from kizuna.store._sqlite import SqliteStore
 
-__all__ = ["MemoryStore", "Record", "SqliteStore", "Store"]
+__all__ = ["Committed", "MemoryStore", "Record", "SqliteStore", "Store"]

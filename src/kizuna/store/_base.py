@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from kizuna.cot import Event
+from kizuna.errors import StoreError
 from kizuna.labels import Decider, Viewer
 
-__all__ = ["Record", "Store", "visible"]
+__all__ = ["Committed", "Record", "Store", "visible"]
+
+Committed = Callable[[tuple[bool, ...] | StoreError], None]
+"""Told, on the event loop, a submitted batch's new-flags once durable, or why it is not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,16 @@ class Store(Protocol):
         """Make records durable; on return they are committed. True where a record was new:
         a record whose (origin, uid, time) is already stored is ignored, so replays are
         idempotent."""
+        ...
+
+    def submit(
+        self, records: Sequence[Record], done: Committed, *, after: Callable[[], None] | None = None
+    ) -> None:
+        """``append`` without a task: ``done`` gets what ``append`` would return (or raise)
+        from a later turn of the event loop, never from inside ``submit``. ``after`` is
+        called once the ``done`` of everything committed with these records has been, once
+        per commit however many submits passed it (a server sends its relays then). Raises
+        StoreError at once when the store is closed."""
         ...
 
     async def replay(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from kizuna.errors import StoreError
 from kizuna.labels import Decider, Viewer
-from kizuna.store._base import Record, visible
+from kizuna.store._base import Committed, Record, visible
 
 __all__ = ["MemoryStore"]
 
@@ -20,6 +22,19 @@ class MemoryStore:
         self._closed = False
 
     async def append(self, records: Sequence[Record]) -> tuple[bool, ...]:
+        return self._add(records)
+
+    def submit(
+        self, records: Sequence[Record], done: Committed, *, after: Callable[[], None] | None = None
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(done, self._add(records))
+        if after is not None:
+            loop.call_soon(after)
+
+    def _add(self, records: Sequence[Record]) -> tuple[bool, ...]:
+        if self._closed:
+            raise StoreError("memory store is closed")
         out = []
         for r in records:
             new = r.key not in self._keys

@@ -1,11 +1,13 @@
 """The embedded default Store: SQLite in WAL mode with synchronous=FULL and group commit.
 
-Appends from any number of tasks gather while a commit is in flight. When it lands, the
-event loop writes everything gathered in one transaction (cheap: pages go to the WAL in the
-OS cache) and hands only the COMMIT, whose fsync is the slow part, to a single writer
-thread. One fsync covers the whole batch, and the thread takes the GIL twice per batch, not
-once per row, so a busy loop cannot starve it. Each caller's future resolves only after its
-batch is durable.
+A batch is written the moment the writer is idle: nothing waits for more rows to arrive, so
+a lone event costs one commit and no timer. Appends that come while a commit is in flight
+gather, and when it lands the event loop writes everything gathered in one transaction
+(cheap: pages go to the WAL in the OS cache) and hands only the COMMIT, whose fsync is the
+slow part, to a single writer thread. One fsync covers the whole batch, and the thread takes
+the GIL twice per batch, not once per row, so a busy loop cannot starve it. The thread wakes
+the loop once per batch; the next batch is started before the callers of this one are told,
+so its fsync runs while they relay. Each caller hears only after its batch is durable.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from kizuna.cot import CotPolicy, event_to_xml, parse_event
 from kizuna.errors import StoreError
 from kizuna.labels import Decider, Viewer
-from kizuna.store._base import Record, visible
+from kizuna.store._base import Committed, Record, visible
 
 __all__ = ["SqliteStore"]
 
@@ -48,11 +51,30 @@ _MS = timedelta(milliseconds=1)
 _REPLAY_POLICY = CotPolicy(max_unknown_bytes=64 * 1024)
 
 _Row = tuple[str, str, int, int, str, bytes]
-_Job = tuple[list[_Row], asyncio.Future[tuple[bool, ...]]]
+_Job = tuple[list[_Row], Committed, Callable[[], None] | None]
 
 
 def _ms(t: datetime) -> int:
     return (t - _EPOCH) // _MS
+
+
+def _settle(fut: asyncio.Future[tuple[bool, ...]], result: tuple[bool, ...] | StoreError) -> None:
+    if fut.done():
+        return
+    if isinstance(result, StoreError):
+        fut.set_exception(result)
+    else:
+        fut.set_result(result)
+
+
+def _tell(
+    loop: asyncio.AbstractEventLoop, call: Callable[..., None], *args: tuple[bool, ...]
+) -> None:
+    """One caller's failing callback must not keep the rest of its batch from hearing."""
+    try:
+        call(*args)
+    except Exception as exc:  # reported through the loop, as asyncio does
+        loop.call_exception_handler({"message": "store commit callback failed", "exception": exc})
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -88,20 +110,27 @@ class SqliteStore:
         self.commits = 0
 
     async def append(self, records: Sequence[Record]) -> tuple[bool, ...]:
+        if not records:
+            if self._closed:
+                raise StoreError(f"store {self.path} is closed")
+            return ()
+        fut: asyncio.Future[tuple[bool, ...]] = asyncio.get_running_loop().create_future()
+        self.submit(records, partial(_settle, fut))
+        return await fut
+
+    def submit(
+        self, records: Sequence[Record], done: Committed, *, after: Callable[[], None] | None = None
+    ) -> None:
         if self._closed:
             raise StoreError(f"store {self.path} is closed")
-        if not records:
-            return ()
         rows = [
             (r.origin, r.event.uid, _ms(r.event.time), _ms(r.event.stale), r.event.type,
              event_to_xml(r.event))
             for r in records
         ]  # fmt: skip
-        fut: asyncio.Future[tuple[bool, ...]] = asyncio.get_running_loop().create_future()
-        self._jobs.append((rows, fut))
+        self._jobs.append((rows, done, after))
         if not self._busy:
             self._start()
-        return await fut
 
     def _take(self) -> list[_Job]:
         batch: list[_Job] = []
@@ -114,17 +143,27 @@ class SqliteStore:
 
     def _start(self) -> None:
         batch = self._take()
-        rows = [row for rows, _ in batch for row in rows]
+        rows = [row for rows, _, _ in batch for row in rows]
         self._busy = True
+        loop = asyncio.get_running_loop()
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             flags = self._insert(rows)
         except sqlite3.Error as exc:
-            self._fail(batch, exc)
+            self._fail(loop, batch, exc)
             return
-        loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self._fsync, self._conn.execute, "COMMIT")
-        done.add_done_callback(lambda f: self._committed(batch, flags, f))
+        self._fsync.submit(self._commit, loop, batch, flags)
+
+    def _commit(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Job], flags: list[bool]
+    ) -> None:
+        """On the writer thread: the fsync, then one wake-up of the loop."""
+        exc: Exception | None = None
+        try:
+            self._conn.execute("COMMIT")
+        except Exception as e:  # whatever it is, the callers must hear of it
+            exc = e
+        loop.call_soon_threadsafe(self._committed, loop, batch, flags, exc)
 
     def _insert(self, rows: list[_Row]) -> list[bool]:
         """Insert in one statement; find which rows were new only when some were not."""
@@ -145,28 +184,39 @@ class SqliteStore:
         return flags
 
     def _committed(
-        self, batch: list[_Job], flags: list[bool], done: asyncio.Future[sqlite3.Cursor]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[_Job],
+        flags: list[bool],
+        exc: Exception | None,
     ) -> None:
-        exc = done.exception()
         if exc is not None:
-            self._fail(batch, exc)
+            self._fail(loop, batch, exc)
             return
         self.commits += 1
-        pos = 0
-        for rows, fut in batch:
-            if not fut.done():
-                fut.set_result(tuple(flags[pos : pos + len(rows)]))
-            pos += len(rows)
         self._next()
+        pos = 0
+        afters: dict[Callable[[], None], None] = {}  # once each, in order
+        for rows, done, after in batch:
+            _tell(loop, done, tuple(flags[pos : pos + len(rows)]))
+            pos += len(rows)
+            if after is not None:
+                afters[after] = None
+        for after in afters:
+            _tell(loop, after)
 
-    def _fail(self, batch: list[_Job], exc: BaseException) -> None:
+    def _fail(self, loop: asyncio.AbstractEventLoop, batch: list[_Job], exc: BaseException) -> None:
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
-        for _, fut in batch:
-            if not fut.done():
-                error = StoreError(f"cannot append to {self.path}: {exc}")
-                error.__cause__ = exc
-                fut.set_exception(error)
+        afters: dict[Callable[[], None], None] = {}
+        for _, done, after in batch:
+            error = StoreError(f"cannot append to {self.path}: {exc}")
+            error.__cause__ = exc
+            loop.call_soon(done, error)  # never from inside submit
+            if after is not None:
+                afters[after] = None
+        for after in afters:
+            loop.call_soon(after)
         self._next()
 
     def _next(self) -> None:
