@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -61,7 +62,7 @@ def _rechain(rows: list[AuditRow]) -> list[AuditRow]:
 
 def _edit(row: AuditRow) -> AuditRow:
     e = AuditEntry.decode(row.data)
-    forged = replace(e, outcome="DENY" if e.outcome != "DENY" else "RELEASE")
+    forged = msgspec.structs.replace(e, outcome="DENY" if e.outcome != "DENY" else "RELEASE")
     return AuditRow(forged.encode(), row.chain)
 
 
@@ -222,7 +223,8 @@ def test_the_log_survives_a_restart_and_tampering_on_disk_is_found(tmp_path: Pat
     assert verify_log("USA", db.rows(), db.checkpoints("USA"), RING).ok
     forged = AuditEntry.decode(db.rows()[3].data)
     db._db.execute(
-        "UPDATE audit SET data = ? WHERE seq = 3", (replace(forged, outcome="DENY").encode(),)
+        "UPDATE audit SET data = ? WHERE seq = 3",
+        (msgspec.structs.replace(forged, outcome="DENY").encode(),),
     )
     report = verify_log("USA", db.rows(), db.checkpoints("USA"), RING)
     assert (report.ok, report.first_bad) == (False, 3)

@@ -3,8 +3,6 @@ its own, nothing in one envelope usable to pass off another."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import msgspec
 import pytest
 from hypothesis import given, settings
@@ -65,16 +63,16 @@ def test_a_batch_of_one_is_what_seal_makes() -> None:
 )
 def test_any_change_to_an_envelope_breaks_its_proof(change: dict[str, object]) -> None:
     env = _batch(7)[3]
-    bad = replace(env, **change)  # type: ignore[arg-type]
+    bad = msgspec.structs.replace(env, **change)  # type: ignore[arg-type]
     assert not bad.signature_ok(KeyRing.of(JPN, Signer.generate("USA")))
     assert not HeadCheck(RING.verify)(bad)
 
 
 def test_a_path_taken_from_a_sibling_does_not_prove_another_item() -> None:
     batch = _batch(8)
-    forged = replace(batch[2], item=batch[5].item, path=batch[5].path)
+    forged = msgspec.structs.replace(batch[2], item=batch[5].item, path=batch[5].path)
     assert not forged.signature_ok(RING)
-    spliced = replace(batch[2], path=batch[3].path)
+    spliced = msgspec.structs.replace(batch[2], path=batch[3].path)
     assert not spliced.signature_ok(RING)
 
 
@@ -84,7 +82,7 @@ def test_a_batch_costs_one_verification_and_a_bad_one_is_checked_every_time() ->
     batch = _batch(50)
     assert all(check(env) for env in batch)
     assert counting.calls == 1
-    forged = replace(batch[0], signature=bytes(64))
+    forged = msgspec.structs.replace(batch[0], signature=bytes(64))
     assert not check(forged)
     assert not check(forged)
     assert counting.calls == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import msgspec
 import pytest
 
 from kizuna.gateway import GuardReason, Item, Outcome, Signer, seal
@@ -36,13 +37,13 @@ JPN_ITEM = item("j1", origin="JPN", label="JPN GOKUHI//REL TO JPN, USA")
 def _unsigned() -> bytes:
     e = seal(SIGNERS["JPN"], msg_id="m", receiver="USA", sent_at=T0.isoformat(),
              audit_seq=0, item=raw(JPN_ITEM))  # fmt: skip
-    return replace(e, signature=b"").encode()
+    return msgspec.structs.replace(e, signature=b"").encode()
 
 
 def _tampered() -> bytes:
     e = seal(SIGNERS["JPN"], msg_id="m", receiver="USA", sent_at=T0.isoformat(),
              audit_seq=0, item=raw(JPN_ITEM))  # fmt: skip
-    return replace(e, item=raw(replace(JPN_ITEM, lat=10.0))).encode()
+    return msgspec.structs.replace(e, item=raw(replace(JPN_ITEM, lat=10.0))).encode()
 
 
 BAD = [

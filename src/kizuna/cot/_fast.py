@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from typing import cast
 
 __all__ = ["canonical_parts", "canonical_tree", "detail_tree", "element_count"]
 
@@ -39,7 +40,7 @@ def canonical_parts(data: bytes) -> tuple[tuple[str, ...], str | None] | None:
     if m is None:
         return None
     g = m.groups()
-    return tuple(str(v) for v in g[:11]), g[11]
+    return cast("tuple[str, ...]", g[:11]), g[11]  # the eleven attributes always match
 
 
 def canonical_tree(data: bytes) -> ET.Element | None:

@@ -19,9 +19,9 @@ GENESIS = bytes(32)
 _ENC = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One gateway decision (or tier change), as recorded."""
+class AuditEntry(msgspec.Struct, frozen=True):
+    """One gateway decision (or tier change), as recorded. A frozen msgspec struct: one is
+    made per item judged, and it is built in C."""
 
     seq: int
     at: str
@@ -67,8 +67,7 @@ class AuditEntry:
             raise ParseError(f"audit entry is not well-formed: {exc}") from exc
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRow:
+class AuditRow(msgspec.Struct, frozen=True):
     """An entry as stored: its canonical bytes and the chain hash after it."""
 
     data: bytes

@@ -11,7 +11,6 @@ the roots it has verified, one to check: the signing, not the guard, was most of
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from hashlib import sha256
 
 import msgspec
@@ -26,30 +25,14 @@ MAX_BATCH = 1 << 16
 _MAX_PATH = 16  # log2(MAX_BATCH): a longer audit path cannot belong to any batch we accept
 
 
-class _Wire(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    msg_id: str
-    sender: str
-    receiver: str
-    sent_at: str
-    audit_seq: int
-    item: bytes
-    signature: bytes = b""
-    index: int = 0
-    size: int = 1
-    path: tuple[bytes, ...] = ()
-
-
-_DEC = msgspec.json.Decoder(_Wire)
-_ENC = msgspec.json.Encoder()
-
-
 def _head(sender: str, size: int, root: bytes) -> bytes:
     """What the signature covers: the batch's root, its size and who made it."""
     return f"kizuna-batch/v1\n{sender}\n{size}\n{root.hex()}\n".encode()
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Also the wire form: the JSON object ``encode`` writes and ``open_envelope`` reads."""
+
     msg_id: str
     sender: str
     receiver: str
@@ -63,11 +46,14 @@ class Envelope:
 
     def body(self) -> bytes:
         """This envelope's leaf: everything about it except the signature and the path."""
-        digest = sha256(self.item).hexdigest()
-        return (
-            f"kizuna-envelope/v1\n{self.msg_id}\n{self.sender}\n{self.receiver}\n"
-            f"{self.sent_at}\n{self.audit_seq}\n{digest}\n"
-        ).encode()
+        return _body(
+            self.msg_id,
+            self.sender,
+            self.receiver,
+            self.sent_at,
+            seq=self.audit_seq,
+            item=self.item,
+        )
 
     def head(self) -> bytes | None:
         """The signed batch head this envelope proves itself part of; None if its path
@@ -85,12 +71,18 @@ class Envelope:
         )
 
     def encode(self) -> bytes:
-        return _ENC.encode(
-            _Wire(
-                self.msg_id, self.sender, self.receiver, self.sent_at, self.audit_seq,
-                self.item, self.signature, self.index, self.size, self.path,
-            )
-        )  # fmt: skip
+        return _ENC.encode(self)
+
+
+def _body(msg_id: str, sender: str, receiver: str, sent_at: str, *, seq: int, item: bytes) -> bytes:
+    digest = sha256(item).hexdigest()
+    return (
+        f"kizuna-envelope/v1\n{msg_id}\n{sender}\n{receiver}\n{sent_at}\n{seq}\n{digest}\n"
+    ).encode()
+
+
+_DEC = msgspec.json.Decoder(Envelope)
+_ENC = msgspec.json.Encoder()
 
 
 class HeadCheck:
@@ -126,26 +118,16 @@ def seal_batch(
         return []
     if len(items) > MAX_BATCH:
         raise ValueError(f"a batch holds at most {MAX_BATCH} envelopes")
-    bare = [Envelope(m, signer.name, receiver, sent_at, seq, item) for m, seq, item in items]
+    name = signer.name
     tree = MerkleTree()
-    for env in bare:
-        tree.append(leaf_hash(env.body()))
-    size = len(bare)
-    signature = signer.sign(_head(signer.name, size, tree.root()))
+    for m, seq, item in items:
+        tree.append(leaf_hash(_body(m, name, receiver, sent_at, seq=seq, item=item)))
+    size = len(items)
+    signature = signer.sign(_head(name, size, tree.root()))
+    paths = [tuple(tree.inclusion_proof(i)) for i in range(size)]
     return [
-        Envelope(
-            e.msg_id,
-            e.sender,
-            e.receiver,
-            e.sent_at,
-            e.audit_seq,
-            e.item,
-            signature,
-            i,
-            size,
-            tuple(tree.inclusion_proof(i)),
-        )
-        for i, e in enumerate(bare)
+        Envelope(m, name, receiver, sent_at, seq, item, signature, i, size, path)
+        for i, ((m, seq, item), path) in enumerate(zip(items, paths, strict=True))
     ]
 
 
@@ -161,16 +143,13 @@ def seal(
 def open_envelope(data: bytes) -> Envelope:
     """Parse (not yet trust) an envelope."""
     try:
-        w = _DEC.decode(data)
+        env = _DEC.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ParseError(f"envelope: {exc}") from exc
-    if not w.msg_id or len(w.msg_id) > 128:
+    if not env.msg_id or len(env.msg_id) > 128:
         raise ParseError("envelope.msg_id: must be 1..128 characters")
-    if not 1 <= w.size <= MAX_BATCH or not 0 <= w.index < w.size:
+    if not 1 <= env.size <= MAX_BATCH or not 0 <= env.index < env.size:
         raise ParseError("envelope.index: not a place in a batch of its size")
-    if len(w.path) > _MAX_PATH or any(len(p) != 32 for p in w.path):
+    if len(env.path) > _MAX_PATH or any(len(p) != 32 for p in env.path):
         raise ParseError("envelope.path: not an audit path of 32-byte hashes")
-    return Envelope(
-        w.msg_id, w.sender, w.receiver, w.sent_at, w.audit_seq, w.item, w.signature,
-        w.index, w.size, w.path,
-    )  # fmt: skip
+    return env
