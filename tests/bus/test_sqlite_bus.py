@@ -24,6 +24,29 @@ async def test_publish_deduplicates_by_message_id() -> None:
     await bus.close()
 
 
+async def test_a_batch_publish_is_durable_together_in_order_and_deduplicated(
+    tmp_path: Path,
+) -> None:
+    bus = SqliteBus(tmp_path / "bus.db")
+    await bus.publish("kizuna.gw.out.JPN", b"early", msg_id="m0")
+    acks = await bus.publish_many(
+        "kizuna.gw.out.JPN", [(b"a", "m1"), (b"again", "m0"), (b"b", "m2"), (b"b2", "m2")]
+    )
+    assert [a.duplicate for a in acks] == [False, True, False, True]
+    assert acks[1].seq == 1 and acks[3].seq == acks[2].seq
+    assert await bus.publish_many("kizuna.gw.out.JPN", []) == []
+    with pytest.raises(ValueError, match="message id"):
+        await bus.publish_many("kizuna.gw.out.JPN", [(b"c", "m3"), (b"d", "")])
+    await bus.close()
+
+    bus = SqliteBus(
+        tmp_path / "bus.db"
+    )  # what was acknowledged survives; the refused batch left nothing
+    sub = await bus.subscribe("kizuna.gw.out.JPN", durable="c")
+    assert [m.data for m in await sub.fetch(10)] == [b"early", b"a", b"b"]
+    await bus.close()
+
+
 async def test_consumer_sees_only_its_subject_in_order() -> None:
     bus = SqliteBus()
     for i in range(5):

@@ -8,6 +8,7 @@ deadline that passes makes it due again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,6 +78,13 @@ class Subscription(Protocol):
 class Bus(Protocol):
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PubAck:
         """Store durably (on return) unless ``msg_id`` was already published."""
+        ...
+
+    async def publish_many(
+        self, subject: str, messages: Sequence[tuple[bytes, str]]
+    ) -> list[PubAck]:
+        """``publish`` for each ``(data, msg_id)`` in order, all durable on return: as a
+        JetStream client pipelines publishes and then awaits their acks together."""
         ...
 
     async def subscribe(

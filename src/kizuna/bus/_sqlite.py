@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 from kizuna.bus._protocol import Message, PubAck, subject_matches
@@ -61,22 +62,37 @@ class SqliteBus:
         return self._clock.now().timestamp()
 
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PubAck:
-        if not msg_id:
+        (ack,) = await self.publish_many(subject, [(data, msg_id)])
+        return ack
+
+    async def publish_many(
+        self, subject: str, messages: Sequence[tuple[bytes, str]]
+    ) -> list[PubAck]:
+        if any(not msg_id for _, msg_id in messages):
             raise ValueError("a message id is required for de-duplication")
+        acks = []
+        now = self._now()
         try:
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO messages (subject, msg_id, data, at) VALUES (?, ?, ?, ?)",
-                (subject, msg_id, bytes(data), self._now()),
-            )
-            if cur.rowcount == 0:
-                row = self._db.execute(
-                    "SELECT seq FROM messages WHERE msg_id = ?", (msg_id,)
-                ).fetchone()
-                return PubAck(self.name, int(row[0]), duplicate=True)
+            with self._db:  # one commit for the lot: durable together, or not at all
+                self._db.execute("BEGIN")
+                for data, msg_id in messages:
+                    cur = self._db.execute(
+                        "INSERT OR IGNORE INTO messages (subject, msg_id, data, at) "
+                        "VALUES (?, ?, ?, ?)",
+                        (subject, msg_id, bytes(data), now),
+                    )
+                    if cur.rowcount == 0:
+                        row = self._db.execute(
+                            "SELECT seq FROM messages WHERE msg_id = ?", (msg_id,)
+                        ).fetchone()
+                        acks.append(PubAck(self.name, int(row[0]), duplicate=True))
+                    else:
+                        acks.append(PubAck(self.name, int(cur.lastrowid or 0)))
         except sqlite3.Error as exc:
             raise TransportError(f"cannot publish to {subject}: {exc}") from exc
-        self._wake.set()
-        return PubAck(self.name, int(cur.lastrowid or 0))
+        if messages:
+            self._wake.set()
+        return acks
 
     async def subscribe(
         self, filter_subject: str, *, durable: str, ack_wait: float = 30.0
@@ -109,23 +125,25 @@ class SqliteBus:
 
     def _take(self, c: _Consumer, batch: int) -> list[Message]:
         now = self._now()
-        out: list[tuple[int, int]] = self._due(c.durable, batch)
+        due = self._due(c.durable, batch)
+        out = [self._message(c, s, d + 1) for s, d in due]  # redeliveries first
         (delivered,) = self._db.execute(
             "SELECT delivered FROM consumers WHERE durable = ?", (c.durable,)
         ).fetchone()
         while len(out) < batch:
             rows = self._db.execute(
-                "SELECT seq, subject FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+                "SELECT seq, subject, msg_id, data FROM messages WHERE seq > ? "
+                "ORDER BY seq LIMIT ?",
                 (delivered, _SCAN),
             ).fetchall()
             if not rows:
                 break
-            for seq, subj in rows:
+            for seq, subj, msg_id, data in rows:
                 if len(out) >= batch:
                     break
                 delivered = seq
                 if subject_matches(c.filter, subj):
-                    out.append((int(seq), 0))
+                    out.append(Message(subj, bytes(data), msg_id, int(seq), 1, c))
         with self._db:
             self._db.execute("BEGIN")
             self._db.execute(
@@ -133,9 +151,9 @@ class SqliteBus:
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)",
-                [(c.durable, s, d + 1, now + c.ack_wait) for s, d in out],
+                [(c.durable, m.seq, m.deliveries, now + c.ack_wait) for m in out],
             )
-        return [self._message(c, s, d + 1) for s, d in out]
+        return out
 
     def _message(self, c: _Consumer, seq: int, deliveries: int) -> Message:
         subj, msg_id, data = self._db.execute(

@@ -131,8 +131,9 @@ class Gateway:
             for seq, data in released
         ]
         sealed = seal_batch(self._signer, receiver=partner, sent_at=self._now(), items=items)
-        for env in sealed:
-            await self._bus.publish(subject("out", partner), env.encode(), msg_id=env.msg_id)
+        await self._bus.publish_many(
+            subject("out", partner), [(env.encode(), env.msg_id) for env in sealed]
+        )
 
     def set_tier(self, partner: str, tier: Tier, why: str = "") -> bool:
         """Takes effect for the next item; audited. False when nothing changed."""
