@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,29 +71,38 @@ class SqliteBus:
     ) -> list[PubAck]:
         if any(not msg_id for _, msg_id in messages):
             raise ValueError("a message id is required for de-duplication")
-        acks = []
+        ids = [msg_id for _, msg_id in messages]
         now = self._now()
         try:
             with self._db:  # one commit for the lot: durable together, or not at all
                 self._db.execute("BEGIN")
+                known = self._seqs(ids)
+                first: dict[str, bytes] = {}  # a repeated id within the batch: its first copy
                 for data, msg_id in messages:
-                    cur = self._db.execute(
-                        "INSERT OR IGNORE INTO messages (subject, msg_id, data, at) "
-                        "VALUES (?, ?, ?, ?)",
-                        (subject, msg_id, bytes(data), now),
-                    )
-                    if cur.rowcount == 0:
-                        row = self._db.execute(
-                            "SELECT seq FROM messages WHERE msg_id = ?", (msg_id,)
-                        ).fetchone()
-                        acks.append(PubAck(self.name, int(row[0]), duplicate=True))
-                    else:
-                        acks.append(PubAck(self.name, int(cur.lastrowid or 0)))
+                    if msg_id not in known:
+                        first.setdefault(msg_id, bytes(data))
+                self._db.executemany(
+                    "INSERT INTO messages (subject, msg_id, data, at) VALUES (?, ?, ?, ?)",
+                    [(subject, m, d, now) for m, d in first.items()],
+                )
+                seqs = known | self._seqs(list(first))
         except sqlite3.Error as exc:
             raise TransportError(f"cannot publish to {subject}: {exc}") from exc
+        acks, fresh = [], set(first)
+        for msg_id in ids:
+            acks.append(PubAck(self.name, seqs[msg_id], duplicate=msg_id not in fresh))
+            fresh.discard(msg_id)
         if messages:
             self._wake.set()
         return acks
+
+    def _seqs(self, ids: Sequence[str]) -> dict[str, int]:
+        """Stream positions of the ids already stored."""
+        rows = self._db.execute(
+            "SELECT msg_id, seq FROM messages WHERE msg_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
+        )
+        return {m: int(q) for m, q in rows}
 
     async def subscribe(
         self, filter_subject: str, *, durable: str, ack_wait: float = 30.0
