@@ -6,6 +6,7 @@ import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -105,7 +106,7 @@ def test_a_label_with_categories_never_crosses() -> None:
 
 def test_an_item_from_a_partner_keeps_its_origin() -> None:
     jpn = CotItemCodec("JPN")
-    item = replace(CODEC.decode(cot()), time=T, stale=T + timedelta(minutes=5))
+    item = msgspec.structs.replace(CODEC.decode(cot()), time=T, stale=T + timedelta(minutes=5))
     assert jpn.decode(CODEC.encode(item)).origin == "USA"
     assert jpn.decode(cot()).origin == "JPN"  # no element: the home nation's
 
@@ -159,7 +160,7 @@ def test_writing_an_item_whose_detail_was_written_before_gives_the_same_bytes(
         a = codec.decode(event_to_xml(first))
     except ParseError:
         return
-    b = replace(
+    b = msgspec.structs.replace(
         a, uid=second.uid, type=second.type, time=second.time, start=second.start,
         stale=second.stale, how=second.how, lat=second.point.lat, lon=second.point.lon,
         hae=second.point.hae, ce=second.point.ce, le=second.point.le,
@@ -167,4 +168,4 @@ def test_writing_an_item_whose_detail_was_written_before_gives_the_same_bytes(
     for it in (a, b, a):  # the second write of each is the remembered way
         assert codec.encode(it) == event_to_xml(codec.event_of(it), codec.table)
     with pytest.raises(ParseError):
-        codec.encode(replace(b, lat=float("nan")))
+        codec.encode(msgspec.structs.replace(b, lat=float("nan")))

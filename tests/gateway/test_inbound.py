@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import msgspec
@@ -43,7 +42,9 @@ def _unsigned() -> bytes:
 def _tampered() -> bytes:
     e = seal(SIGNERS["JPN"], msg_id="m", receiver="USA", sent_at=T0.isoformat(),
              audit_seq=0, item=raw(JPN_ITEM))  # fmt: skip
-    return msgspec.structs.replace(e, item=raw(replace(JPN_ITEM, lat=10.0))).encode()
+    return msgspec.structs.replace(
+        e, item=raw(msgspec.structs.replace(JPN_ITEM, lat=10.0))
+    ).encode()
 
 
 BAD = [
@@ -61,9 +62,17 @@ BAD = [
     ("bad-item", env(b'{"uid": 1}'), G.DENY_PARSE),
     ("nan", env(raw(JPN_ITEM).replace(b'"lat":26.2123456', b'"lat":1e999')), G.DENY_PARSE),
     ("not-origin", env(item("u", origin="USA", label="UNCLASSIFIED")), G.DENY_NOT_ORIGINATOR),
-    ("no-label", env(replace(JPN_ITEM, label="")), Reason.DENY_MISSING_LABEL),
-    ("usa-marking", env(replace(JPN_ITEM, label="SECRET//REL TO USA, JPN")), G.DENY_OVER_LABEL),
-    ("noforn", env(replace(JPN_ITEM, label="JPN GOKUHI//NOFORN")), Reason.DENY_NOT_RELEASABLE),
+    ("no-label", env(msgspec.structs.replace(JPN_ITEM, label="")), Reason.DENY_MISSING_LABEL),
+    (
+        "usa-marking",
+        env(msgspec.structs.replace(JPN_ITEM, label="SECRET//REL TO USA, JPN")),
+        G.DENY_OVER_LABEL,
+    ),
+    (
+        "noforn",
+        env(msgspec.structs.replace(JPN_ITEM, label="JPN GOKUHI//NOFORN")),
+        Reason.DENY_NOT_RELEASABLE,
+    ),
 ]
 
 
@@ -99,7 +108,7 @@ async def test_a_run_of_messages_is_judged_in_order_and_a_repeat_inside_it_is_a_
     pair: Pair,
 ) -> None:
     gw = pair.usa.gw
-    other = replace(JPN_ITEM, uid="j2")
+    other = msgspec.structs.replace(JPN_ITEM, uid="j2")
     batch = [env(JPN_ITEM), b"garbage", env(other, msg_id="m2"), env(JPN_ITEM)]
     got = [v.outcome for v in gw.receive_batch(batch, "JPN")]
     assert got == [Outcome.ACCEPT, Outcome.DENY, Outcome.ACCEPT, Outcome.DENY]
@@ -113,6 +122,6 @@ async def test_a_run_of_messages_is_judged_in_order_and_a_repeat_inside_it_is_a_
 
 async def test_over_label_is_judged_against_what_the_partner_may_originate(pair: Pair) -> None:
     capped = make_side("USA", "JPN", Tier.T2, pair.clock, partner_max_rank=2).gw
-    kimitsu = replace(JPN_ITEM, label="JPN KIMITSU//REL TO JPN, USA")
+    kimitsu = msgspec.structs.replace(JPN_ITEM, label="JPN KIMITSU//REL TO JPN, USA")
     assert capped.receive(env(kimitsu), "JPN").reasons == (G.DENY_OVER_LABEL,)
     assert capped.receive(env(JPN_ITEM, msg_id="m2"), "JPN").outcome is Outcome.ACCEPT

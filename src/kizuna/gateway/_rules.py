@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from kizuna.errors import ConfigError
 from kizuna.gateway._item import Item
@@ -55,15 +57,17 @@ class Rule:
         if self.precision_km > 0:
             out = coarsen(out, self.precision_km)
         if "*" in self.strip_detail:
-            out = replace(out, detail=())
+            out = msgspec.structs.replace(out, detail=())
         elif self.strip_detail:
             gone = self.strip_detail
-            out = replace(out, detail=tuple((k, v) for k, v in out.detail if k not in gone))
+            out = msgspec.structs.replace(
+                out, detail=tuple((k, v) for k, v in out.detail if k not in gone)
+            )
         if self.drop_callsign:  # CoT carries the callsign in <contact>: it goes too
             kept = tuple((k, v) for k, v in out.detail if k != "contact")
-            out = replace(out, callsign="", detail=kept)
+            out = msgspec.structs.replace(out, callsign="", detail=kept)
         if self.relabel:
-            out = replace(out, label=self.relabel.replace("{partner}", partner))
+            out = msgspec.structs.replace(out, label=self.relabel.replace("{partner}", partner))
         return out
 
 
@@ -74,7 +78,9 @@ def coarsen(item: Item, km: float) -> Item:
     step_lon = km / (KM_PER_DEG * max(math.cos(math.radians(lat)), 0.01))
     lon = round(item.lon / step_lon) * step_lon
     lon = max(-180.0, min(180.0, lon))
-    return replace(item, lat=round(lat, 6), lon=round(lon, 6), ce=max(item.ce, km * 1000.0))
+    return msgspec.structs.replace(
+        item, lat=round(lat, 6), lon=round(lon, 6), ce=max(item.ce, km * 1000.0)
+    )
 
 
 @dataclass(frozen=True, slots=True)
