@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from hashlib import sha256
 
 from kizuna.bus import Bus, subject
@@ -62,7 +62,11 @@ class Gateway:
         decider = decider or Decider()
         self.audit = AuditLog(config.nation, db, db.rows())
         self.ledger = Ledger()
-        self._pending: set[str] = set()  # accepted in the run being judged, not yet stored
+        self._pending: set[str] = set()
+        self._stamp: tuple[datetime | None, str] = (
+            None,
+            "",
+        )  # accepted in the run being judged, not yet stored
         recorded: dict[str, str] = {}
         for i in range(len(self.audit)):
             e = self.audit.entry(i)
@@ -91,10 +95,12 @@ class Gateway:
     def _record(self, event: str, v: Verdict, detail: str = "") -> int:
         w, item = v.work, v.work.item
         data = w.out or w.raw
+        if w.at is not self._stamp[0]:  # a batch is judged at one time: write it once
+            self._stamp = (w.at, w.at.isoformat())
         entry = self.audit.append(
-            w.at.isoformat(), event, w.partner,
+            self._stamp[1], event, w.partner,
             item.uid if item else (w.envelope.msg_id if w.envelope else ""),
-            v.outcome.value, reasons=tuple(r.value for r in v.reasons),
+            v.outcome.value, reasons=tuple(r.value for r in v.reasons) if v.reasons else (),
             label=item.label if item else "", category=item.category if item else "",
             digest=sha256(data).hexdigest(),
             detail=detail or (f"{v.stage}: {v.error}" if v.error else v.stage),
