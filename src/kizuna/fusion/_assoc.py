@@ -4,6 +4,12 @@ Candidate pairs come from a KD-tree range query, so the work grows with the numb
 near each other rather than with tracks × detections. The pairs split into connected
 components; a component of one track and one detection is assigned directly (vectorised),
 and only the contested components go to ``scipy.optimize.linear_sum_assignment``.
+
+Small problems -- a national sensor's scan of a few dozen tracks -- take cheaper routes to
+the same answer: a dense distance test instead of the KD-tree, and components found with a
+union-find over the few contested edges instead of a sparse graph, whose construction costs
+far more than the problem. ``dense_max`` and ``small_max`` set where the routes part; zero
+forces the general route, which the tests use to prove the two agree.
 """
 
 from __future__ import annotations
@@ -16,18 +22,25 @@ from scipy.spatial import cKDTree
 
 from kizuna.fusion._types import FloatArray, IntArray
 
-__all__ = ["candidate_pairs", "gnn_assign", "mahalanobis_sq"]
+__all__ = ["DENSE_MAX", "SMALL_MAX", "candidate_pairs", "gnn_assign", "mahalanobis_sq"]
 
 _BIG = 1e12
+DENSE_MAX = 8192  # centres x points at or below which a dense distance test beats a KD-tree
+SMALL_MAX = 256  # contested edges at or below which clusters are found in plain Python
 
 
 def candidate_pairs(
-    centres: FloatArray, radius: FloatArray, points: FloatArray
+    centres: FloatArray, radius: FloatArray, points: FloatArray, *, dense_max: int = DENSE_MAX
 ) -> tuple[IntArray, IntArray]:
     """All (i, j) with ``|points[j] - centres[i]| <= radius[i]``, as two index arrays."""
     if centres.shape[0] == 0 or points.shape[0] == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy()
+    if centres.shape[0] * points.shape[0] <= dense_max:
+        diff = points[None, :, :] - centres[:, None, :]
+        near = np.einsum("ijk,ijk->ij", diff, diff) <= (radius * radius)[:, None]
+        rows, cols = np.nonzero(near)
+        return rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
     tree = cKDTree(points)
     hits = tree.query_ball_point(centres, r=radius, return_sorted=False)
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
@@ -45,7 +58,14 @@ def mahalanobis_sq(nu: FloatArray, s_inv: FloatArray) -> FloatArray:
 
 
 def gnn_assign(
-    n_rows: int, n_cols: int, rows: IntArray, cols: IntArray, cost: FloatArray, *, miss_cost: float
+    n_rows: int,
+    n_cols: int,
+    rows: IntArray,
+    cols: IntArray,
+    cost: FloatArray,
+    *,
+    miss_cost: float,
+    small_max: int = SMALL_MAX,
 ) -> tuple[IntArray, IntArray]:
     """Minimum-cost assignment over the given edges; a row may stay unassigned at ``miss_cost``.
 
@@ -62,7 +82,10 @@ def gnn_assign(
     out_r, out_c = [rows[lone]], [cols[lone]]
     rows, cols, cost = rows[~lone], cols[~lone], cost[~lone]
     if rows.size:
-        r2, c2 = _contested(n_rows, n_cols, (rows, cols, cost), miss_cost)
+        if rows.size <= small_max:
+            r2, c2 = _contested_small(rows, cols, cost, miss_cost)
+        else:
+            r2, c2 = _contested(n_rows, n_cols, (rows, cols, cost), miss_cost)
         out_r.append(r2)
         out_c.append(c2)
     mr, mc = np.concatenate(out_r), np.concatenate(out_c)
@@ -98,3 +121,49 @@ def _contested(
         out_r.append(ur[pr[real]])
         out_c.append(uc[pc[real]])
     return np.concatenate(out_r), np.concatenate(out_c)
+
+
+def _contested_small(
+    rows: IntArray, cols: IntArray, cost: FloatArray, miss_cost: float
+) -> tuple[IntArray, IntArray]:
+    """``_contested`` for a few edges: the same clusters and the same solves, in plain Python."""
+    r_l, c_l, w_l = rows.tolist(), cols.tolist(), cost.tolist()
+    parent: dict[int, int] = {}
+
+    def find(a: int) -> int:
+        root = a
+        while (up := parent.get(root, root)) != root:
+            root = up
+        while a != root:  # path compression
+            parent[a], a = root, parent[a]
+        return root
+
+    for r, c in zip(r_l, c_l, strict=True):  # a column node is keyed ~c, so it never meets a row
+        ra, rb = find(r), find(~c)
+        if ra != rb:
+            parent[rb] = ra
+    clusters: dict[int, list[int]] = {}
+    for e, r in enumerate(r_l):
+        clusters.setdefault(find(r), []).append(e)
+    out_r: list[int] = []
+    out_c: list[int] = []
+    for edges in clusters.values():
+        ur = sorted({r_l[e] for e in edges})
+        if len(ur) == 1:
+            # One row: the solver takes its cheapest column, the lowest-numbered on a tie.
+            out_r.append(ur[0])
+            out_c.append(min((w_l[e], c_l[e]) for e in edges)[1])
+            continue
+        uc = sorted({c_l[e] for e in edges})
+        ri = {r: i for i, r in enumerate(ur)}
+        ci = {c: i for i, c in enumerate(uc)}
+        nr, nc = len(ur), len(uc)
+        m = np.full((nr, nc + nr), _BIG)
+        m[[ri[r_l[e]] for e in edges], [ci[c_l[e]] for e in edges]] = [w_l[e] for e in edges]
+        m[np.arange(nr), nc + np.arange(nr)] = miss_cost
+        pr, pc = linear_sum_assignment(m)
+        for a, b in zip(pr.tolist(), pc.tolist(), strict=True):
+            if b < nc:
+                out_r.append(ur[a])
+                out_c.append(uc[b])
+    return np.array(out_r, dtype=np.int64), np.array(out_c, dtype=np.int64)

@@ -13,10 +13,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kizuna.errors import ValidationError
-from kizuna.fusion._assoc import candidate_pairs, gnn_assign, mahalanobis_sq
-from kizuna.fusion._kalman import innovation_cov, inv_sym, predict, update
+from kizuna.fusion._assoc import DENSE_MAX, SMALL_MAX, candidate_pairs, gnn_assign, mahalanobis_sq
+from kizuna.fusion._kalman import inv_sym, predict, update
 from kizuna.fusion._models import ConstantVelocity, MotionModel
-from kizuna.fusion._types import Detections, IntArray, Rejects, TrackTable
+from kizuna.fusion._types import Detections, FloatArray, IntArray, Rejects, TrackTable
 
 __all__ = ["ScanResult", "Tracker", "TrackerConfig"]
 
@@ -34,6 +34,9 @@ class TrackerConfig:
     init_speed_sigma: float = 150.0  # m/s, velocity std of a track born from one detection
     max_tracks: int = 50_000
     sensors: frozenset[str] | None = None  # None: accept any sensor name
+    # Small scans take cheaper routes to the same association (see ``_assoc``); False forces
+    # the general KD-tree and sparse-graph route everywhere, which the tests compare against.
+    small_fast: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.confirm_m <= self.confirm_n:
@@ -72,6 +75,10 @@ class Tracker:
         self._misses = np.zeros(0, dtype=np.int64)
         self._confirmed = np.zeros(0, dtype=bool)
         self.rejects = Rejects()
+        # F and Q for the last step length: a sensor's tracker steps at its fixed revisit.
+        self._fq: tuple[float, FloatArray, FloatArray] | None = None
+        fast = self.config.small_fast
+        self._dense_max, self._small_max = (DENSE_MAX, SMALL_MAX) if fast else (0, 0)
 
     @property
     def time(self) -> float | None:
@@ -99,8 +106,11 @@ class Tracker:
         det = detections.validated(rejects, self.config.sensors)
         self._predict(time)
         hit = np.zeros(len(self), dtype=bool)
-        for name in np.unique(det.sensor):
-            hit = self._pass(det.select(det.sensor == name), hit, rejects)
+        if len(det) and (det.sensor == det.sensor[0]).all():
+            hit = self._pass(det, hit, rejects)  # one sensor: the usual scan
+        else:
+            for name in np.unique(det.sensor):
+                hit = self._pass(det.select(det.sensor == name), hit, rejects)
         newly, deleted = self._maintain(hit)
         self.rejects.merge(rejects)
         return ScanResult(self.tracks(), newly, deleted, rejects)
@@ -114,9 +124,9 @@ class Tracker:
         dt = 0.0 if self._time is None else time - self._time
         self._time = time
         if dt > 0 and len(self):
-            self._x, self._p = predict(
-                self._x, self._p, self.model.transition(dt), self.model.noise(dt)
-            )
+            if self._fq is None or self._fq[0] != dt:
+                self._fq = (dt, self.model.transition(dt), self.model.noise(dt))
+            self._x, self._p = predict(self._x, self._p, self._fq[1], self._fq[2])
 
     def _pass(self, det: Detections, hit: NDArray[np.bool_], rejects: Rejects) -> NDArray[np.bool_]:
         """One sensor's detections: confirmed tracks choose first, then tentative ones."""
@@ -145,12 +155,16 @@ class Tracker:
         ppos = self._p[tr, :d, :d]
         # A circle that contains every gate ellipse: λmax(S) <= trace(P_pos) + d·σmax².
         spread = np.trace(ppos, axis1=1, axis2=2) + d * float(det.sigma.max()) ** 2
-        rows, cols = candidate_pairs(pos, np.sqrt(gate * spread), det.z)
+        rows, cols = candidate_pairs(pos, np.sqrt(gate * spread), det.z, dense_max=self._dense_max)
         if rows.size == 0:
             return rows, cols
-        s = innovation_cov(self._p[tr[rows]], det.sigma[cols] ** 2)
+        s = ppos[rows]  # S = H P Hᵀ + R, as innovation_cov makes it, from the gathered block
+        idx = np.arange(d)
+        s[:, idx, idx] += (det.sigma[cols] ** 2)[:, None]
         cost = mahalanobis_sq(det.z[cols] - pos[rows], inv_sym(s))
-        return gnn_assign(tr.size, len(det), rows, cols, cost, miss_cost=gate)
+        return gnn_assign(
+            tr.size, len(det), rows, cols, cost, miss_cost=gate, small_max=self._small_max
+        )
 
     def _birth(self, det: Detections, rejects: Rejects) -> int:
         room = self.config.max_tracks - len(self)
