@@ -22,7 +22,14 @@ from scipy.spatial import cKDTree
 
 from kizuna.fusion._types import FloatArray, IntArray
 
-__all__ = ["DENSE_MAX", "SMALL_MAX", "candidate_pairs", "gnn_assign", "mahalanobis_sq"]
+__all__ = [
+    "DENSE_MAX",
+    "SMALL_MAX",
+    "candidate_pairs",
+    "gated_pairs_2d",
+    "gnn_assign",
+    "mahalanobis_sq",
+]
 
 _BIG = 1e12
 DENSE_MAX = 8192  # centres x points at or below which a dense distance test beats a KD-tree
@@ -49,6 +56,35 @@ def candidate_pairs(
         return rows, rows.copy()
     cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if h])
     return rows, cols
+
+
+def gated_pairs_2d(
+    pos: FloatArray,
+    ppos: FloatArray,
+    z: FloatArray,
+    r_var: FloatArray,
+    *,
+    radius: FloatArray,
+    gate: float,
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """The (track, detection) pairs within ``radius`` whose squared Mahalanobis distance is
+    under ``gate``, with that distance: for 2-D tracks at positions ``pos`` (n, 2) with
+    position covariances ``ppos`` (n, 2, 2) and detections ``z`` (m, 2) of variance ``r_var``.
+
+    Every pair is scored at once on (n, m) arrays, in exactly the floating-point operations
+    of ``inv_sym`` and ``mahalanobis_sq`` on the gathered pairs, so the costs agree to the bit.
+    """
+    p00, p01, p11 = ppos[:, 0, 0, None], ppos[:, 0, 1, None], ppos[:, 1, 1, None]
+    a = p00 + r_var
+    d = p11 + r_var
+    det = a * d - p01 * p01
+    i00, i01, i11 = d / det, -p01 / det, a / det
+    nu0 = z[:, 0] - pos[:, 0, None]
+    nu1 = z[:, 1] - pos[:, 1, None]
+    cost = (((nu0 * i00) * nu0 + (nu0 * i01) * nu1) + (nu1 * i01) * nu0) + (nu1 * i11) * nu1
+    near = nu0 * nu0 + nu1 * nu1 <= (radius * radius)[:, None]
+    rows, cols = np.nonzero(near & (cost < gate))
+    return rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False), cost[rows, cols]
 
 
 def mahalanobis_sq(nu: FloatArray, s_inv: FloatArray) -> FloatArray:

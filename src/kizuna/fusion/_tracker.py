@@ -13,7 +13,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kizuna.errors import ValidationError
-from kizuna.fusion._assoc import DENSE_MAX, SMALL_MAX, candidate_pairs, gnn_assign, mahalanobis_sq
+from kizuna.fusion._assoc import (
+    DENSE_MAX,
+    SMALL_MAX,
+    candidate_pairs,
+    gated_pairs_2d,
+    gnn_assign,
+    mahalanobis_sq,
+)
 from kizuna.fusion._kalman import inv_sym, predict, update
 from kizuna.fusion._models import ConstantVelocity, MotionModel
 from kizuna.fusion._types import Detections, FloatArray, IntArray, Rejects, TrackTable
@@ -131,39 +138,51 @@ class Tracker:
     def _pass(self, det: Detections, hit: NDArray[np.bool_], rejects: Rejects) -> NDArray[np.bool_]:
         """One sensor's detections: confirmed tracks choose first, then tentative ones."""
         free = np.ones(len(det), dtype=bool)
+        done_t: list[IntArray] = []
+        done_d: list[IntArray] = []
         for group in (self._confirmed, ~self._confirmed):
             tr = np.flatnonzero(group)
             dj = np.flatnonzero(free)
-            mt, md = self._associate(tr, det.select(dj))
+            if tr.size == 0 or dj.size == 0:
+                continue
+            mt, md = self._associate(tr, det.z[dj], det.sigma[dj])
             if mt.size:
-                ti, dk = tr[mt], dj[md]
-                self._x[ti], self._p[ti] = update(
-                    self._x[ti], self._p[ti], det.z[dk], det.sigma[dk] ** 2
-                )
-                hit[ti] = True
-                free[dk] = False
+                done_t.append(tr[mt])
+                done_d.append(dj[md])
+                free[dj[md]] = False
+        if done_t:
+            # The groups hold different tracks, so one update serves both.
+            ti = np.concatenate(done_t) if len(done_t) > 1 else done_t[0]
+            dk = np.concatenate(done_d) if len(done_d) > 1 else done_d[0]
+            self._x[ti], self._p[ti] = update(
+                self._x[ti], self._p[ti], det.z[dk], det.sigma[dk] ** 2
+            )
+            hit[ti] = True
         born = self._birth(det.select(free), rejects)
         return np.concatenate([hit, np.ones(born, dtype=bool)])
 
-    def _associate(self, tr: IntArray, det: Detections) -> tuple[IntArray, IntArray]:
-        if tr.size == 0 or len(det) == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty.copy()
+    def _associate(
+        self, tr: IntArray, z: FloatArray, sigma: FloatArray
+    ) -> tuple[IntArray, IntArray]:
         d = self.model.dim
         gate = self.config.gate
         pos = self._x[tr, :d]
         ppos = self._p[tr, :d, :d]
         # A circle that contains every gate ellipse: λmax(S) <= trace(P_pos) + d·σmax².
-        spread = np.trace(ppos, axis1=1, axis2=2) + d * float(det.sigma.max()) ** 2
-        rows, cols = candidate_pairs(pos, np.sqrt(gate * spread), det.z, dense_max=self._dense_max)
-        if rows.size == 0:
-            return rows, cols
-        s = ppos[rows]  # S = H P Hᵀ + R, as innovation_cov makes it, from the gathered block
-        idx = np.arange(d)
-        s[:, idx, idx] += (det.sigma[cols] ** 2)[:, None]
-        cost = mahalanobis_sq(det.z[cols] - pos[rows], inv_sym(s))
+        spread = np.trace(ppos, axis1=1, axis2=2) + d * float(sigma.max()) ** 2
+        radius = np.sqrt(gate * spread)
+        if d == 2 and tr.size * z.shape[0] <= self._dense_max:
+            rows, cols, cost = gated_pairs_2d(pos, ppos, z, sigma**2, radius=radius, gate=gate)
+        else:
+            rows, cols = candidate_pairs(pos, radius, z, dense_max=self._dense_max)
+            if rows.size == 0:
+                return rows, cols
+            s = ppos[rows]  # S = H P Hᵀ + R, as innovation_cov makes it, from the gathered block
+            idx = np.arange(d)
+            s[:, idx, idx] += (sigma[cols] ** 2)[:, None]
+            cost = mahalanobis_sq(z[cols] - pos[rows], inv_sym(s))
         return gnn_assign(
-            tr.size, len(det), rows, cols, cost, miss_cost=gate, small_max=self._small_max
+            tr.size, z.shape[0], rows, cols, cost, miss_cost=gate, small_max=self._small_max
         )
 
     def _birth(self, det: Detections, rejects: Rejects) -> int:
