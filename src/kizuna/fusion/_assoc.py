@@ -20,14 +20,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from kizuna.fusion._types import FloatArray, IntArray
+from kizuna.fusion._types import BoolArray, FloatArray, IntArray
 
 __all__ = [
     "DENSE_MAX",
     "SMALL_MAX",
     "candidate_pairs",
-    "gated_pairs_2d",
+    "gate_2d",
     "gnn_assign",
+    "gnn_assign_dense",
     "mahalanobis_sq",
 ]
 
@@ -58,21 +59,16 @@ def candidate_pairs(
     return rows, cols
 
 
-def gated_pairs_2d(
-    pos: FloatArray,
-    ppos: FloatArray,
-    z: FloatArray,
-    r_var: FloatArray,
-    *,
-    radius: FloatArray,
-    gate: float,
-) -> tuple[IntArray, IntArray, FloatArray]:
-    """The (track, detection) pairs within ``radius`` whose squared Mahalanobis distance is
-    under ``gate``, with that distance: for 2-D tracks at positions ``pos`` (n, 2) with
-    position covariances ``ppos`` (n, 2, 2) and detections ``z`` (m, 2) of variance ``r_var``.
+def gate_2d(
+    pos: FloatArray, ppos: FloatArray, z: FloatArray, r_var: FloatArray, *, gate: float
+) -> tuple[BoolArray, FloatArray]:
+    """Which (track, detection) pairs pass the gate, and their squared Mahalanobis distances,
+    as (n, m) arrays: for 2-D tracks at ``pos`` (n, 2) with position covariances ``ppos``
+    (n, 2, 2) and detections ``z`` (m, 2) of variance ``r_var`` (m,).
 
-    Every pair is scored at once on (n, m) arrays, in exactly the floating-point operations
-    of ``inv_sym`` and ``mahalanobis_sq`` on the gathered pairs, so the costs agree to the bit.
+    The costs come from exactly the floating-point steps of ``inv_sym`` and
+    ``mahalanobis_sq`` on gathered pairs, so they agree to the bit; the pairs kept are those
+    the KD-tree's enclosing circle lets through and the gate then passes.
     """
     p00, p01, p11 = ppos[:, 0, 0, None], ppos[:, 0, 1, None], ppos[:, 1, 1, None]
     a = p00 + r_var
@@ -82,9 +78,35 @@ def gated_pairs_2d(
     nu0 = z[:, 0] - pos[:, 0, None]
     nu1 = z[:, 1] - pos[:, 1, None]
     cost = (((nu0 * i00) * nu0 + (nu0 * i01) * nu1) + (nu1 * i01) * nu0) + (nu1 * i11) * nu1
-    near = nu0 * nu0 + nu1 * nu1 <= (radius * radius)[:, None]
-    rows, cols = np.nonzero(near & (cost < gate))
-    return rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False), cost[rows, cols]
+    # The circle holds every gate ellipse with room to spare (λmax(S) < trace(P) + 2·σmax²),
+    # so a pair on its rim is far outside the gate: the rim's rounding cannot matter.
+    spread = (p00 + p11) + 2.0 * float(np.maximum.reduce(r_var))
+    keep = (nu0 * nu0 + nu1 * nu1 <= gate * spread) & (cost < gate)
+    return keep, cost
+
+
+def gnn_assign_dense(
+    keep: BoolArray, cost: FloatArray, *, miss_cost: float, small_max: int = SMALL_MAX
+) -> tuple[IntArray, IntArray]:
+    """``gnn_assign`` over the pairs ``keep`` marks in an (n, m) table of costs under
+    ``miss_cost``: the same matches, sorted by row."""
+    row_deg = np.add.reduce(keep, axis=1)
+    col_deg = np.add.reduce(keep, axis=0)
+    contested = keep & ((row_deg > 1)[:, None] | (col_deg > 1)[None, :])
+    if not contested.any():
+        rows, cols = np.nonzero(keep)
+        return rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
+    r1, c1 = np.nonzero(keep & ~contested)
+    r2, c2 = np.nonzero(contested)
+    w = cost[r2, c2]
+    n_rows, n_cols = keep.shape
+    if r2.size <= small_max:
+        r3, c3 = _contested_small(r2, c2, w, miss_cost)
+    else:
+        r3, c3 = _contested(n_rows, n_cols, (r2, c2, w), miss_cost)
+    mr, mc = np.concatenate([r1, r3]), np.concatenate([c1, c3])
+    order = np.argsort(mr, kind="stable")
+    return mr[order].astype(np.int64, copy=False), mc[order].astype(np.int64, copy=False)
 
 
 def mahalanobis_sq(nu: FloatArray, s_inv: FloatArray) -> FloatArray:
@@ -194,10 +216,11 @@ def _contested_small(
         ri = {r: i for i, r in enumerate(ur)}
         ci = {c: i for i, c in enumerate(uc)}
         nr, nc = len(ur), len(uc)
-        m = np.full((nr, nc + nr), _BIG)
-        m[[ri[r_l[e]] for e in edges], [ci[c_l[e]] for e in edges]] = [w_l[e] for e in edges]
-        m[np.arange(nr), nc + np.arange(nr)] = miss_cost
-        pr, pc = linear_sum_assignment(m)
+        width = nc + nr
+        m = np.full(nr * width, _BIG)
+        m[[ri[r_l[e]] * width + ci[c_l[e]] for e in edges]] = [w_l[e] for e in edges]
+        m[nc :: width + 1] = miss_cost  # each row's own "unassigned" slot
+        pr, pc = linear_sum_assignment(m.reshape(nr, width))
         for a, b in zip(pr.tolist(), pc.tolist(), strict=True):
             if b < nc:
                 out_r.append(ur[a])

@@ -17,8 +17,9 @@ from kizuna.fusion._assoc import (
     DENSE_MAX,
     SMALL_MAX,
     candidate_pairs,
-    gated_pairs_2d,
+    gate_2d,
     gnn_assign,
+    gnn_assign_dense,
     mahalanobis_sq,
 )
 from kizuna.fusion._kalman import inv_sym, predict, update
@@ -168,19 +169,18 @@ class Tracker:
         gate = self.config.gate
         pos = self._x[tr, :d]
         ppos = self._p[tr, :d, :d]
+        if d == 2 and tr.size * z.shape[0] <= self._dense_max:
+            keep, cost = gate_2d(pos, ppos, z, sigma**2, gate=gate)
+            return gnn_assign_dense(keep, cost, miss_cost=gate, small_max=self._small_max)
         # A circle that contains every gate ellipse: λmax(S) <= trace(P_pos) + d·σmax².
         spread = np.trace(ppos, axis1=1, axis2=2) + d * float(sigma.max()) ** 2
-        radius = np.sqrt(gate * spread)
-        if d == 2 and tr.size * z.shape[0] <= self._dense_max:
-            rows, cols, cost = gated_pairs_2d(pos, ppos, z, sigma**2, radius=radius, gate=gate)
-        else:
-            rows, cols = candidate_pairs(pos, radius, z, dense_max=self._dense_max)
-            if rows.size == 0:
-                return rows, cols
-            s = ppos[rows]  # S = H P Hᵀ + R, as innovation_cov makes it, from the gathered block
-            idx = np.arange(d)
-            s[:, idx, idx] += (sigma[cols] ** 2)[:, None]
-            cost = mahalanobis_sq(z[cols] - pos[rows], inv_sym(s))
+        rows, cols = candidate_pairs(pos, np.sqrt(gate * spread), z, dense_max=self._dense_max)
+        if rows.size == 0:
+            return rows, cols
+        s = ppos[rows]  # S = H P Hᵀ + R, as innovation_cov makes it, from the gathered block
+        idx = np.arange(d)
+        s[:, idx, idx] += (sigma[cols] ** 2)[:, None]
+        cost = mahalanobis_sq(z[cols] - pos[rows], inv_sym(s))
         return gnn_assign(
             tr.size, z.shape[0], rows, cols, cost, miss_cost=gate, small_max=self._small_max
         )

@@ -14,10 +14,11 @@ from numpy.typing import NDArray
 
 from kizuna.errors import ValidationError
 
-__all__ = ["Detections", "FloatArray", "IntArray", "Rejects", "TrackTable"]
+__all__ = ["BoolArray", "Detections", "FloatArray", "IntArray", "Rejects", "TrackTable"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 ArrayLikeFloat = FloatArray | list[list[float]] | list[float] | tuple[float, ...]
 
 
