@@ -159,7 +159,7 @@ class Tracker:
                 self._x[ti], self._p[ti], det.z[dk], det.sigma[dk] ** 2
             )
             hit[ti] = True
-        born = self._birth(det.select(free), rejects)
+        born = self._birth(det.z[free], det.sigma[free], rejects)
         return np.concatenate([hit, np.ones(born, dtype=bool)])
 
     def _associate(
@@ -185,23 +185,22 @@ class Tracker:
             tr.size, z.shape[0], rows, cols, cost, miss_cost=gate, small_max=self._small_max
         )
 
-    def _birth(self, det: Detections, rejects: Rejects) -> int:
+    def _birth(self, z: FloatArray, sigma: FloatArray, rejects: Rejects) -> int:
         room = self.config.max_tracks - len(self)
-        if len(det) > room:
-            rejects.add("births_dropped", len(det) - max(room, 0), "max_tracks reached")
-            det = det.select(np.arange(max(room, 0)))
-        k = len(det)
+        if z.shape[0] > room:
+            rejects.add("births_dropped", z.shape[0] - max(room, 0), "max_tracks reached")
+            z, sigma = z[: max(room, 0)], sigma[: max(room, 0)]
+        k = int(z.shape[0])
         if k == 0:
             return 0
         d = self.model.dim
         x = np.zeros((k, 2 * d))
-        x[:, :d] = det.z
+        x[:, :d] = z
         var = np.empty((k, 2 * d))
-        var[:, :d] = det.sigma[:, None] ** 2
+        var[:, :d] = sigma[:, None] ** 2
         var[:, d:] = self.config.init_speed_sigma**2
         p = np.zeros((k, 2 * d, 2 * d))
-        idx = np.arange(2 * d)
-        p[:, idx, idx] = var
+        p.reshape(k, 4 * d * d)[:, :: 2 * d + 1] = var
         ids = np.arange(self._next_id, self._next_id + k, dtype=np.int64)
         self._next_id += k
         self._x = np.concatenate([self._x, x])
@@ -216,25 +215,28 @@ class Tracker:
     def _maintain(self, hit: NDArray[np.bool_]) -> tuple[IntArray, IntArray]:
         """Book hits and misses; confirm and delete. Returns (newly confirmed, deleted) ids."""
         cfg = self.config
-        was = self._confirmed.copy()
+        was = self._confirmed
         self._hist[:, 1:] = self._hist[:, :-1]
         self._hist[:, 0] = hit
         self._age += 1
-        self._misses = np.where(hit, 0, self._misses + 1)
-        hits = self._hist.sum(axis=1)
-        self._confirmed |= hits >= cfg.confirm_m
-        d = self.model.dim
-        var = np.trace(self._p[:, :d, :d], axis1=1, axis2=2)
+        self._misses += 1
+        self._misses[hit] = 0
+        hits = np.add.reduce(self._hist, axis=1)
+        self._confirmed = confirmed = was | (hits >= cfg.confirm_m)
+        p = self._p
+        var = p[:, 0, 0].copy()  # the trace of the position block
+        for i in range(1, self.model.dim):
+            var += p[:, i, i]
         window_misses = np.minimum(self._age, cfg.confirm_n) - hits
         drop = np.where(
-            self._confirmed,
+            confirmed,
             (self._misses >= cfg.max_misses) | (var > cfg.max_position_var),
             window_misses > cfg.confirm_n - cfg.confirm_m,
         )
-        drop |= ~np.isfinite(self._x).all(axis=1)  # never keep a NaN track
+        drop |= ~np.logical_and.reduce(np.isfinite(self._x), axis=1)  # never keep a NaN track
         deleted = self._ids[drop & was]
-        newly = self._ids[self._confirmed & ~was & ~drop]
-        if drop.any():
+        newly = self._ids[confirmed & ~was & ~drop]
+        if np.logical_or.reduce(drop):
             keep = ~drop
             self._x, self._p, self._ids = self._x[keep], self._p[keep], self._ids[keep]
             self._hist, self._age = self._hist[keep], self._age[keep]

@@ -84,6 +84,8 @@ class Detections:
 
     def validated(self, rejects: Rejects, known: frozenset[str] | None = None) -> Detections:
         """The rows that can be used; every other row is counted in ``rejects`` by reason."""
+        if self._all_valid(known):
+            return self
         ok = np.ones(len(self), dtype=bool)
         finite = np.isfinite(self.z).all(axis=1)
         rejects.add("nonfinite_position", int((~finite).sum()), "z: NaN or inf position")
@@ -96,6 +98,19 @@ class Detections:
             rejects.add("unknown_sensor", int((ok & ~is_known).sum()), "sensor: not a known sensor")
             ok &= is_known
         return self if ok.all() else self.select(ok)
+
+    def _all_valid(self, known: frozenset[str] | None) -> bool:
+        """A quick yes for the usual scan: every row finite, every sigma positive, and one
+        known sensor. A no only means the rows must be checked one by one."""
+        if not len(self):
+            return True
+        sigma_ok = (self.sigma > 0) & (self.sigma < np.inf)  # NaN fails both
+        if not (np.isfinite(self.z).all() and np.logical_and.reduce(sigma_ok)):
+            return False
+        if known is None:
+            return True
+        first = self.sensor[0]
+        return str(first) in known and bool(np.logical_and.reduce(self.sensor == first))
 
 
 @dataclass(frozen=True, slots=True)
