@@ -138,29 +138,57 @@ class Tracker:
 
     def _pass(self, det: Detections, hit: NDArray[np.bool_], rejects: Rejects) -> NDArray[np.bool_]:
         """One sensor's detections: confirmed tracks choose first, then tentative ones."""
-        free = np.ones(len(det), dtype=bool)
-        done_t: list[IntArray] = []
-        done_d: list[IntArray] = []
-        for group in (self._confirmed, ~self._confirmed):
-            tr = np.flatnonzero(group)
-            dj = np.flatnonzero(free)
-            if tr.size == 0 or dj.size == 0:
-                continue
-            mt, md = self._associate(tr, det.z[dj], det.sigma[dj])
-            if mt.size:
-                done_t.append(tr[mt])
-                done_d.append(dj[md])
-                free[dj[md]] = False
-        if done_t:
+        n, m = len(self), len(det)
+        if n and m and self.model.dim == 2 and n * m <= self._dense_max:
+            ti, dk, free = self._match_dense(det)
+        else:
+            ti, dk, free = self._match(det)
+        if ti.size:
             # The groups hold different tracks, so one update serves both.
-            ti = np.concatenate(done_t) if len(done_t) > 1 else done_t[0]
-            dk = np.concatenate(done_d) if len(done_d) > 1 else done_d[0]
             self._x[ti], self._p[ti] = update(
                 self._x[ti], self._p[ti], det.z[dk], det.sigma[dk] ** 2
             )
             hit[ti] = True
         born = self._birth(det.z[free], det.sigma[free], rejects)
         return np.concatenate([hit, np.ones(born, dtype=bool)])
+
+    def _match(self, det: Detections) -> tuple[IntArray, IntArray, NDArray[np.bool_]]:
+        """(track, detection) matches of both rounds, and the detections left free."""
+        free = np.ones(len(det), dtype=bool)
+        done_t: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+        done_d: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+        for group in (self._confirmed, ~self._confirmed):
+            tr = np.flatnonzero(group)
+            dj = np.flatnonzero(free)
+            if tr.size == 0 or dj.size == 0:
+                continue
+            mt, md = self._associate(tr, det.z[dj], det.sigma[dj])
+            done_t.append(tr[mt])
+            done_d.append(dj[md])
+            free[dj[md]] = False
+        return np.concatenate(done_t), np.concatenate(done_d), free
+
+    def _match_dense(self, det: Detections) -> tuple[IntArray, IntArray, NDArray[np.bool_]]:
+        """``_match`` for a small 2-D scan: every pair is scored once, on one dense table."""
+        gate, small = self.config.gate, self._small_max
+        keep, cost = gate_2d(self._x[:, :2], self._p[:, :2, :2], det.z, det.sigma**2, gate=gate)
+        conf = self._confirmed
+        free = np.ones(len(det), dtype=bool)
+        ti = tc = np.flatnonzero(conf)
+        dk = np.zeros(0, dtype=np.int64)
+        if tc.size:
+            mt, dk = gnn_assign_dense(keep[tc], cost[tc], miss_cost=gate, small_max=small)
+            ti = tc[mt]
+            free[dk] = False
+        tt = np.flatnonzero(~conf)
+        dj = np.flatnonzero(free)
+        if tt.size and dj.size:
+            sub_keep, sub_cost = keep[tt][:, dj], cost[tt][:, dj]
+            mt, md = gnn_assign_dense(sub_keep, sub_cost, miss_cost=gate, small_max=small)
+            ti = np.concatenate([ti, tt[mt]])
+            dk = np.concatenate([dk, dj[md]])
+            free[dj[md]] = False
+        return ti, dk, free
 
     def _associate(
         self, tr: IntArray, z: FloatArray, sigma: FloatArray
@@ -169,9 +197,6 @@ class Tracker:
         gate = self.config.gate
         pos = self._x[tr, :d]
         ppos = self._p[tr, :d, :d]
-        if d == 2 and tr.size * z.shape[0] <= self._dense_max:
-            keep, cost = gate_2d(pos, ppos, z, sigma**2, gate=gate)
-            return gnn_assign_dense(keep, cost, miss_cost=gate, small_max=self._small_max)
         # A circle that contains every gate ellipse: λmax(S) <= trace(P_pos) + d·σmax².
         spread = np.trace(ppos, axis1=1, axis2=2) + d * float(sigma.max()) ** 2
         rows, cols = candidate_pairs(pos, np.sqrt(gate * spread), z, dense_max=self._dense_max)
