@@ -186,43 +186,55 @@ def _contested_small(
 ) -> tuple[IntArray, IntArray]:
     """``_contested`` for a few edges: the same clusters and the same solves, in plain Python."""
     r_l, c_l, w_l = rows.tolist(), cols.tolist(), cost.tolist()
-    parent: dict[int, int] = {}
-
-    def find(a: int) -> int:
-        root = a
-        while (up := parent.get(root, root)) != root:
-            root = up
-        while a != root:  # path compression
-            parent[a], a = root, parent[a]
-        return root
-
-    for r, c in zip(r_l, c_l, strict=True):  # a column node is keyed ~c, so it never meets a row
-        ra, rb = find(r), find(~c)
-        if ra != rb:
-            parent[rb] = ra
-    clusters: dict[int, list[int]] = {}
-    for e, r in enumerate(r_l):
-        clusters.setdefault(find(r), []).append(e)
     out_r: list[int] = []
     out_c: list[int] = []
-    for edges in clusters.values():
+    for edges in _clusters(r_l, c_l):
         ur = sorted({r_l[e] for e in edges})
         if len(ur) == 1:
             # One row: the solver takes its cheapest column, the lowest-numbered on a tie.
             out_r.append(ur[0])
-            out_c.append(min((w_l[e], c_l[e]) for e in edges)[1])
+            out_c.append(min([(w_l[e], c_l[e]) for e in edges])[1])
             continue
         uc = sorted({c_l[e] for e in edges})
+        nr, nc = len(ur), len(uc)
         ri = {r: i for i, r in enumerate(ur)}
         ci = {c: i for i, c in enumerate(uc)}
-        nr, nc = len(ur), len(uc)
-        width = nc + nr
-        m = np.full(nr * width, _BIG)
-        m[[ri[r_l[e]] * width + ci[c_l[e]] for e in edges]] = [w_l[e] for e in edges]
-        m[nc :: width + 1] = miss_cost  # each row's own "unassigned" slot
-        pr, pc = linear_sum_assignment(m.reshape(nr, width))
+        m = [[_BIG] * (nc + nr) for _ in ur]
+        for i, row in enumerate(m):
+            row[nc + i] = miss_cost  # each row's own "unassigned" slot
+        for e in edges:
+            m[ri[r_l[e]]][ci[c_l[e]]] = w_l[e]
+        pr, pc = linear_sum_assignment(np.array(m))
         for a, b in zip(pr.tolist(), pc.tolist(), strict=True):
             if b < nc:
                 out_r.append(ur[a])
                 out_c.append(uc[b])
     return np.array(out_r, dtype=np.int64), np.array(out_c, dtype=np.int64)
+
+
+def _clusters(r_l: list[int], c_l: list[int]) -> list[list[int]]:
+    """The edges of each connected component of the bipartite graph (row r_l[e], col c_l[e])."""
+    # Components grow edge by edge; joining two moves the smaller one's nodes over.
+    row_of: dict[int, int] = {}
+    col_of: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+    for e, (r, c) in enumerate(zip(r_l, c_l, strict=True)):
+        a, b = row_of.get(r), col_of.get(c)
+        if a is None:
+            a = e if b is None else b
+            row_of[r] = a
+            if b is None:
+                col_of[c] = a
+                members[a] = []
+        elif b is None:
+            col_of[c] = a
+        elif b != a:
+            if len(members[b]) > len(members[a]):
+                a, b = b, a
+            moved = members.pop(b)
+            for f in moved:
+                row_of[r_l[f]] = a
+                col_of[c_l[f]] = a
+            members[a].extend(moved)
+        members[a].append(e)
+    return list(members.values())
