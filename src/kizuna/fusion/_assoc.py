@@ -90,23 +90,26 @@ def gnn_assign_dense(
 ) -> tuple[IntArray, IntArray]:
     """``gnn_assign`` over the pairs ``keep`` marks in an (n, m) table of costs under
     ``miss_cost``: the same matches, sorted by row."""
-    row_deg = np.add.reduce(keep, axis=1)
-    col_deg = np.add.reduce(keep, axis=0)
-    contested = keep & ((row_deg > 1)[:, None] | (col_deg > 1)[None, :])
-    if not contested.any():
-        rows, cols = np.nonzero(keep)
-        return rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
-    r1, c1 = np.nonzero(keep & ~contested)
-    r2, c2 = np.nonzero(contested)
-    w = cost[r2, c2]
+    rows, cols = keep.nonzero()
+    rows, cols = rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
+    if rows.size <= 1:
+        return rows, cols
     n_rows, n_cols = keep.shape
+    row_deg = np.bincount(rows, minlength=n_rows)
+    col_deg = np.bincount(cols, minlength=n_cols)
+    lone = (row_deg[rows] == 1) & (col_deg[cols] == 1)
+    if lone.all():
+        return rows, cols
+    contested = ~lone
+    r2, c2 = rows[contested], cols[contested]
+    w = cost[r2, c2]
     if r2.size <= small_max:
         r3, c3 = _contested_small(r2, c2, w, miss_cost)
     else:
         r3, c3 = _contested(n_rows, n_cols, (r2, c2, w), miss_cost)
-    mr, mc = np.concatenate([r1, r3]), np.concatenate([c1, c3])
+    mr, mc = np.concatenate([rows[lone], r3]), np.concatenate([cols[lone], c3])
     order = np.argsort(mr, kind="stable")
-    return mr[order].astype(np.int64, copy=False), mc[order].astype(np.int64, copy=False)
+    return mr[order], mc[order]
 
 
 def mahalanobis_sq(nu: FloatArray, s_inv: FloatArray) -> FloatArray:

@@ -7,6 +7,7 @@ by one, and those are few when targets are not bunched together.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,7 +104,7 @@ class Tracker:
     def step(self, time: float, detections: Detections) -> ScanResult:
         """Predict to ``time``, associate and update, start and delete tracks."""
         rejects = Rejects()
-        if not np.isfinite(time):
+        if not math.isfinite(time):
             rejects.add("nonfinite_time", max(len(detections), 1), "time: NaN or inf")
             return self._unchanged(rejects)
         if self._time is not None and time < self._time:
@@ -173,18 +174,27 @@ class Tracker:
         gate, small = self.config.gate, self._small_max
         keep, cost = gate_2d(self._x[:, :2], self._p[:, :2, :2], det.z, det.sigma**2, gate=gate)
         conf = self._confirmed
-        free = np.ones(len(det), dtype=bool)
+        n, m = keep.shape
+        free = np.ones(m, dtype=bool)
         ti = tc = np.flatnonzero(conf)
         dk = np.zeros(0, dtype=np.int64)
         if tc.size:
-            mt, dk = gnn_assign_dense(keep[tc], cost[tc], miss_cost=gate, small_max=small)
+            if tc.size < n:
+                keep_c, cost_c = keep[tc], cost[tc]
+            else:
+                keep_c, cost_c = keep, cost
+            mt, dk = gnn_assign_dense(keep_c, cost_c, miss_cost=gate, small_max=small)
             ti = tc[mt]
             free[dk] = False
+        if tc.size == n or dk.size == m:
+            return ti, dk, free
         tt = np.flatnonzero(~conf)
+        keep_t, cost_t = (keep[tt], cost[tt]) if tc.size else (keep, cost)
         dj = np.flatnonzero(free)
-        if tt.size and dj.size:
-            sub_keep, sub_cost = keep[tt][:, dj], cost[tt][:, dj]
-            mt, md = gnn_assign_dense(sub_keep, sub_cost, miss_cost=gate, small_max=small)
+        if dk.size:
+            keep_t, cost_t = keep_t[:, dj], cost_t[:, dj]
+        mt, md = gnn_assign_dense(keep_t, cost_t, miss_cost=gate, small_max=small)
+        if mt.size:
             ti = np.concatenate([ti, tt[mt]])
             dk = np.concatenate([dk, dj[md]])
             free[dj[md]] = False
