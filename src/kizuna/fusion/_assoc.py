@@ -73,15 +73,33 @@ def gate_2d(
     p00, p01, p11 = ppos[:, 0, 0, None], ppos[:, 0, 1, None], ppos[:, 1, 1, None]
     a = p00 + r_var
     d = p11 + r_var
-    det = a * d - p01 * p01
-    i00, i01, i11 = d / det, -p01 / det, a / det
+    det = a * d
+    det -= p01 * p01
+    i01 = -p01 / det
+    i00 = np.divide(d, det, out=d)
+    i11 = np.divide(a, det, out=a)
     nu0 = z[:, 0] - pos[:, 0, None]
     nu1 = z[:, 1] - pos[:, 1, None]
-    cost = (((nu0 * i00) * nu0 + (nu0 * i01) * nu1) + (nu1 * i01) * nu0) + (nu1 * i11) * nu1
+    # (((ν0·i00)·ν0 + (ν0·i01)·ν1) + (ν1·i01)·ν0) + (ν1·i11)·ν1: einsum's order, in place.
+    cost = nu0 * i00
+    cost *= nu0
+    term = np.multiply(nu0, i01, out=det)
+    term *= nu1
+    cost += term
+    np.multiply(nu1, i01, out=term)
+    term *= nu0
+    cost += term
+    np.multiply(nu1, i11, out=term)
+    term *= nu1
+    cost += term
     # The circle holds every gate ellipse with room to spare (λmax(S) < trace(P) + 2·σmax²),
     # so a pair on its rim is far outside the gate: the rim's rounding cannot matter.
     spread = (p00 + p11) + 2.0 * float(np.maximum.reduce(r_var))
-    keep = (nu0 * nu0 + nu1 * nu1 <= gate * spread) & (cost < gate)
+    np.multiply(nu0, nu0, out=nu0)
+    np.multiply(nu1, nu1, out=nu1)
+    nu0 += nu1
+    keep = nu0 <= gate * spread
+    keep &= cost < gate
     return keep, cost
 
 

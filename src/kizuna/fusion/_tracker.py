@@ -258,10 +258,9 @@ class Tracker:
         self._misses[hit] = 0
         hits = np.add.reduce(self._hist, axis=1)
         self._confirmed = confirmed = was | (hits >= cfg.confirm_m)
-        p = self._p
-        var = p[:, 0, 0].copy()  # the trace of the position block
-        for i in range(1, self.model.dim):
-            var += p[:, i, i]
+        p, d = self._p, self.model.dim
+        # The trace of the position block; in 2-D the sum np.trace makes, without its wrapper.
+        var = p[:, 0, 0] + p[:, 1, 1] if d == 2 else np.trace(p[:, :d, :d], axis1=1, axis2=2)
         window_misses = np.minimum(self._age, cfg.confirm_n) - hits
         drop = np.where(
             confirmed,
@@ -270,7 +269,7 @@ class Tracker:
         )
         drop |= ~np.logical_and.reduce(np.isfinite(self._x), axis=1)  # never keep a NaN track
         deleted = self._ids[drop & was]
-        newly = self._ids[confirmed & ~was & ~drop]
+        newly = self._ids[confirmed & ~(was | drop)]
         if np.logical_or.reduce(drop):
             keep = ~drop
             self._x, self._p, self._ids = self._x[keep], self._p[keep], self._ids[keep]

@@ -6,6 +6,7 @@ frozen dataclasses hold numpy arrays; treat them as read-only values.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ class Rejects:
             self.examples.append(message)
 
     def merge(self, other: Rejects) -> None:
+        if not other.counts and not other.examples:
+            return
         self.counts.update(other.counts)
         room = self.keep - len(self.examples)
         self.examples.extend(other.examples[: max(room, 0)])
@@ -104,8 +107,11 @@ class Detections:
         known sensor. A no only means the rows must be checked one by one."""
         if not len(self):
             return True
-        sigma_ok = (self.sigma > 0) & (self.sigma < np.inf)  # NaN fails both
-        if not (np.isfinite(self.z).all() and np.logical_and.reduce(sigma_ok)):
+        # A finite sum means no NaN or inf (an overflow only sends the scan the long way);
+        # NaN fails both sigma bounds, as the minimum and maximum carry it.
+        if not math.isfinite(float(np.add.reduce(self.z, axis=None))):
+            return False
+        if not (np.minimum.reduce(self.sigma) > 0 and np.maximum.reduce(self.sigma) < np.inf):
             return False
         if known is None:
             return True
