@@ -19,7 +19,13 @@ from kizuna.fusion import (
     TrackerConfig,
     generate,
 )
-from kizuna.fusion._assoc import candidate_pairs, gate_2d, gnn_assign, gnn_assign_dense
+from kizuna.fusion._assoc import (
+    candidate_pairs,
+    gate_2d,
+    gnn_assign,
+    gnn_assign_dense,
+    mahalanobis_sq,
+)
 from kizuna.fusion._kalman import innovation_cov, inv_sym
 
 MISS = 10.0
@@ -140,7 +146,7 @@ def test_dense_gate_scores_pairs_to_the_bit(seed: int) -> None:
     rows, cols = candidate_pairs(pos, np.sqrt(gate * spread), z, dense_max=0)
     s = innovation_cov(p[rows], r_var[cols])
     nu = z[cols] - pos[rows]
-    want = np.einsum("mi,mij,mj->m", nu, inv_sym(s), nu)
+    want = mahalanobis_sq(nu, inv_sym(s))
     inside = want < gate
     assert set(zip(*np.nonzero(keep), strict=True)) == set(
         zip(rows[inside].tolist(), cols[inside].tolist(), strict=True)
@@ -159,3 +165,17 @@ def test_dense_and_kd_tree_candidate_pairs_agree(seed: int) -> None:
     tree = candidate_pairs(centres, radius, points, dense_max=0)
     as_set = lambda rc: set(zip(rc[0].tolist(), rc[1].tolist(), strict=True))  # noqa: E731
     assert as_set(dense) == as_set(tree)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6))
+def test_a_distance_does_not_depend_on_the_pairs_scored_with_it(seed: int, m: int) -> None:
+    """Scored alone or in a stack, a pair gets the same bits (einsum alone sums pairwise)."""
+    rng = np.random.default_rng(seed)
+    nu = rng.normal(0, 1e3, (m, 2))
+    a = rng.normal(0, 100, (m, 2, 2))
+    s_inv = inv_sym(a @ a.transpose(0, 2, 1) + np.eye(2))
+    together = mahalanobis_sq(nu, s_inv)
+    alone = np.concatenate([mahalanobis_sq(nu[i : i + 1], s_inv[i : i + 1]) for i in range(m)])
+    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_allclose(together, np.einsum("mi,mij,mj->m", nu, s_inv, nu), rtol=1e-14)

@@ -131,9 +131,19 @@ def gnn_assign_dense(
 
 
 def mahalanobis_sq(nu: FloatArray, s_inv: FloatArray) -> FloatArray:
-    """νᵀ S⁻¹ ν for stacks ν (m, d) and S⁻¹ (m, d, d)."""
-    out: FloatArray = np.einsum("mi,mij,mj->m", nu, s_inv, nu)
-    return out
+    """νᵀ S⁻¹ ν for stacks ν (m, d) and S⁻¹ (m, d, d).
+
+    In 2-D the four terms are summed in one fixed order, the order einsum uses for a stack;
+    einsum sums a stack of one pairwise, so a distance would otherwise depend, in its last
+    bit, on how many pairs were scored together.
+    """
+    if nu.shape[1] == 2:
+        n0, n1 = nu[:, 0], nu[:, 1]
+        out: FloatArray = (
+            ((n0 * s_inv[:, 0, 0]) * n0 + (n0 * s_inv[:, 0, 1]) * n1) + (n1 * s_inv[:, 1, 0]) * n0
+        ) + (n1 * s_inv[:, 1, 1]) * n1
+        return out
+    return np.asarray(np.einsum("mi,mij,mj->m", nu, s_inv, nu), dtype=np.float64)
 
 
 def gnn_assign(
