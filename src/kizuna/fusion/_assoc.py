@@ -116,7 +116,7 @@ def gnn_assign_dense(
     row_deg = np.bincount(rows, minlength=n_rows)
     col_deg = np.bincount(cols, minlength=n_cols)
     lone = (row_deg[rows] == 1) & (col_deg[cols] == 1)
-    if lone.all():
+    if np.logical_and.reduce(lone):
         return rows, cols
     contested = ~lone
     r2, c2 = rows[contested], cols[contested]

@@ -115,7 +115,7 @@ class Tracker:
         det = detections.validated(rejects, self.config.sensors)
         self._predict(time)
         hit = np.zeros(len(self), dtype=bool)
-        if len(det) and (det.sensor == det.sensor[0]).all():
+        if len(det) and np.logical_and.reduce(det.sensor == det.sensor[0]):
             hit = self._pass(det, hit, rejects)  # one sensor: the usual scan
         else:
             for name in np.unique(det.sensor):
@@ -176,7 +176,7 @@ class Tracker:
         conf = self._confirmed
         n, m = keep.shape
         free = np.ones(m, dtype=bool)
-        ti = tc = np.flatnonzero(conf)
+        ti = tc = conf.nonzero()[0]
         dk = np.zeros(0, dtype=np.int64)
         if tc.size:
             if tc.size < n:
@@ -188,9 +188,9 @@ class Tracker:
             free[dk] = False
         if tc.size == n or dk.size == m:
             return ti, dk, free
-        tt = np.flatnonzero(~conf)
+        tt = (~conf).nonzero()[0]
         keep_t, cost_t = (keep[tt], cost[tt]) if tc.size else (keep, cost)
-        dj = np.flatnonzero(free)
+        dj = free.nonzero()[0]
         if dk.size:
             keep_t, cost_t = keep_t[:, dj], cost_t[:, dj]
         mt, md = gnn_assign_dense(keep_t, cost_t, miss_cost=gate, small_max=small)
