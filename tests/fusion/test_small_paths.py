@@ -26,7 +26,7 @@ from kizuna.fusion._assoc import (
     gnn_assign_dense,
     mahalanobis_sq,
 )
-from kizuna.fusion._kalman import innovation_cov, inv_sym
+from kizuna.fusion._kalman import innovation_cov, inv_sym, update
 
 MISS = 10.0
 
@@ -179,3 +179,26 @@ def test_a_distance_does_not_depend_on_the_pairs_scored_with_it(seed: int, m: in
     alone = np.concatenate([mahalanobis_sq(nu[i : i + 1], s_inv[i : i + 1]) for i in range(m)])
     np.testing.assert_array_equal(together, alone)
     np.testing.assert_allclose(together, np.einsum("mi,mij,mj->m", nu, s_inv, nu), rtol=1e-14)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1, 2, 3]))
+def test_the_update_is_the_joseph_form(seed: int, dim: int) -> None:
+    """The batched update, closed-form 2-D inverse and all, is the textbook Joseph form."""
+    rng = np.random.default_rng(seed)
+    n, s = int(rng.integers(1, 12)), 2 * dim
+    a = rng.normal(0, rng.uniform(1, 300), (n, s, s))
+    p = a @ a.transpose(0, 2, 1) + np.eye(s)
+    p = 0.5 * (p + p.transpose(0, 2, 1))
+    x = rng.normal(0, 1e3, (n, s))
+    z = rng.normal(0, 1e3, (n, dim))
+    r_var = rng.uniform(1, 900, n)
+    got_x, got_p = update(x, p, z, r_var)
+    h = np.hstack([np.eye(dim), np.zeros((dim, dim))])
+    for i in range(n):
+        r = r_var[i] * np.eye(dim)
+        k = p[i] @ h.T @ np.linalg.inv(h @ p[i] @ h.T + r)
+        ikh = np.eye(s) - k @ h
+        want_p = ikh @ p[i] @ ikh.T + k @ r @ k.T
+        np.testing.assert_allclose(got_x[i], x[i] + k @ (z[i] - h @ x[i]), rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(got_p[i], want_p, rtol=1e-8, atol=1e-8 * np.abs(want_p).max())

@@ -69,7 +69,11 @@ def update(
     n, s_dim = x.shape
     d = s_dim // 2
     k = p[:, :, :d] @ innovation_inv(p, r_var)  # (n, s, d)
-    x_new = x + np.einsum("nij,nj->ni", k, z - x[:, :d])
+    nu = z - x[:, :d]
+    if d == 2:  # Kν as einsum makes it: the two products, summed
+        x_new = x + (k[:, :, 0] * nu[:, 0, None] + k[:, :, 1] * nu[:, 1, None])
+    else:
+        x_new = x + np.einsum("nij,nj->ni", k, nu)
     ikh = np.zeros((n, s_dim, s_dim))
     ikh.reshape(n, s_dim * s_dim)[:, :: s_dim + 1] = 1.0
     ikh[:, :, :d] -= k
