@@ -170,34 +170,33 @@ class Tracker:
         return np.concatenate(done_t), np.concatenate(done_d), free
 
     def _match_dense(self, det: Detections) -> tuple[IntArray, IntArray, NDArray[np.bool_]]:
-        """``_match`` for a small 2-D scan: every pair is scored once, on one dense table."""
+        """``_match`` for a small 2-D scan: every pair is scored once, on one dense table.
+
+        Each round masks the table rather than cutting it: rows and columns that are out
+        of a round only add empty lines, which change neither the pairs nor their order.
+        """
         gate, small = self.config.gate, self._small_max
         keep, cost = gate_2d(self._x[:, :2], self._p[:, :2, :2], det.z, det.sigma**2, gate=gate)
         conf = self._confirmed
         n, m = keep.shape
         free = np.ones(m, dtype=bool)
-        ti = tc = conf.nonzero()[0]
-        dk = np.zeros(0, dtype=np.int64)
-        if tc.size:
-            if tc.size < n:
-                keep_c, cost_c = keep[tc], cost[tc]
-            else:
-                keep_c, cost_c = keep, cost
-            mt, dk = gnn_assign_dense(keep_c, cost_c, miss_cost=gate, small_max=small)
-            ti = tc[mt]
+        n_conf = int(np.add.reduce(conf))
+        ti = dk = np.zeros(0, dtype=np.int64)
+        if n_conf:
+            ti, dk = gnn_assign_dense(
+                keep if n_conf == n else keep & conf[:, None], cost, miss_cost=gate, small_max=small
+            )
             free[dk] = False
-        if tc.size == n or dk.size == m:
+        if n_conf == n or dk.size == m:
             return ti, dk, free
-        tt = (~conf).nonzero()[0]
-        keep_t, cost_t = (keep[tt], cost[tt]) if tc.size else (keep, cost)
-        dj = free.nonzero()[0]
+        tentative = keep & ~conf[:, None] if n_conf else keep
         if dk.size:
-            keep_t, cost_t = keep_t[:, dj], cost_t[:, dj]
-        mt, md = gnn_assign_dense(keep_t, cost_t, miss_cost=gate, small_max=small)
+            tentative &= free
+        mt, md = gnn_assign_dense(tentative, cost, miss_cost=gate, small_max=small)
         if mt.size:
-            ti = np.concatenate([ti, tt[mt]])
-            dk = np.concatenate([dk, dj[md]])
-            free[dj[md]] = False
+            ti = np.concatenate([ti, mt])
+            dk = np.concatenate([dk, md])
+            free[md] = False
         return ti, dk, free
 
     def _associate(
