@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 _BIG = 1e12
-DENSE_MAX = 8192  # centres x points at or below which a dense distance test beats a KD-tree
+DENSE_MAX = 16384  # tracks x detections at or below which dense tables beat a KD-tree
 SMALL_MAX = 256  # contested edges at or below which clusters are found in plain Python
 
 
