@@ -4,6 +4,12 @@ Candidate pairs come from a KD-tree range query, so the work grows with the numb
 near each other rather than with tracks × detections. The pairs split into connected
 components; a component of one track and one detection is assigned directly (vectorised),
 and only the contested components go to ``scipy.optimize.linear_sum_assignment``.
+
+Small problems -- a national sensor's scan of a few dozen tracks -- take cheaper routes to
+the same answer: a dense distance test instead of the KD-tree, and components found with a
+union-find over the few contested edges instead of a sparse graph, whose construction costs
+far more than the problem. ``dense_max`` and ``small_max`` set where the routes part; zero
+forces the general route, which the tests use to prove the two agree.
 """
 
 from __future__ import annotations
@@ -14,20 +20,35 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from kizuna.fusion._types import FloatArray, IntArray
+from kizuna.fusion._types import BoolArray, FloatArray, IntArray
 
-__all__ = ["candidate_pairs", "gnn_assign", "mahalanobis_sq"]
+__all__ = [
+    "DENSE_MAX",
+    "SMALL_MAX",
+    "candidate_pairs",
+    "gate_2d",
+    "gnn_assign",
+    "gnn_assign_dense",
+    "mahalanobis_sq",
+]
 
 _BIG = 1e12
+DENSE_MAX = 16384  # tracks x detections at or below which dense tables beat a KD-tree
+SMALL_MAX = 256  # contested edges at or below which clusters are found in plain Python
 
 
 def candidate_pairs(
-    centres: FloatArray, radius: FloatArray, points: FloatArray
+    centres: FloatArray, radius: FloatArray, points: FloatArray, *, dense_max: int = DENSE_MAX
 ) -> tuple[IntArray, IntArray]:
     """All (i, j) with ``|points[j] - centres[i]| <= radius[i]``, as two index arrays."""
     if centres.shape[0] == 0 or points.shape[0] == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy()
+    if centres.shape[0] * points.shape[0] <= dense_max:
+        diff = points[None, :, :] - centres[:, None, :]
+        near = np.einsum("ijk,ijk->ij", diff, diff) <= (radius * radius)[:, None]
+        rows, cols = np.nonzero(near)
+        return rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
     tree = cKDTree(points)
     hits = tree.query_ball_point(centres, r=radius, return_sorted=False)
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
@@ -38,14 +59,102 @@ def candidate_pairs(
     return rows, cols
 
 
+def gate_2d(
+    pos: FloatArray, ppos: FloatArray, z: FloatArray, r_var: FloatArray, *, gate: float
+) -> tuple[BoolArray, FloatArray]:
+    """Which (track, detection) pairs pass the gate, and their squared Mahalanobis distances,
+    as (n, m) arrays: for 2-D tracks at ``pos`` (n, 2) with position covariances ``ppos``
+    (n, 2, 2) and detections ``z`` (m, 2) of variance ``r_var`` (m,).
+
+    The costs come from exactly the floating-point steps of ``inv_sym`` and
+    ``mahalanobis_sq`` on gathered pairs, so they agree to the bit; the pairs kept are those
+    the KD-tree's enclosing circle lets through and the gate then passes.
+    """
+    p00, p01, p11 = ppos[:, 0, 0, None], ppos[:, 0, 1, None], ppos[:, 1, 1, None]
+    a = p00 + r_var
+    d = p11 + r_var
+    det = a * d
+    det -= p01 * p01
+    i01 = -p01 / det
+    i00 = np.divide(d, det, out=d)
+    i11 = np.divide(a, det, out=a)
+    nu0 = z[:, 0] - pos[:, 0, None]
+    nu1 = z[:, 1] - pos[:, 1, None]
+    # (((ν0·i00)·ν0 + (ν0·i01)·ν1) + (ν1·i01)·ν0) + (ν1·i11)·ν1: einsum's order, in place.
+    cost = nu0 * i00
+    cost *= nu0
+    term = np.multiply(nu0, i01, out=det)
+    term *= nu1
+    cost += term
+    np.multiply(nu1, i01, out=term)
+    term *= nu0
+    cost += term
+    np.multiply(nu1, i11, out=term)
+    term *= nu1
+    cost += term
+    # The circle holds every gate ellipse with room to spare (λmax(S) < trace(P) + 2·σmax²),
+    # so a pair on its rim is far outside the gate: the rim's rounding cannot matter.
+    spread = (p00 + p11) + 2.0 * float(np.maximum.reduce(r_var))
+    np.multiply(nu0, nu0, out=nu0)
+    np.multiply(nu1, nu1, out=nu1)
+    nu0 += nu1
+    keep = nu0 <= gate * spread
+    keep &= cost < gate
+    return keep, cost
+
+
+def gnn_assign_dense(
+    keep: BoolArray, cost: FloatArray, *, miss_cost: float, small_max: int = SMALL_MAX
+) -> tuple[IntArray, IntArray]:
+    """``gnn_assign`` over the pairs ``keep`` marks in an (n, m) table of costs under
+    ``miss_cost``: the same matches, sorted by row."""
+    rows, cols = keep.nonzero()
+    rows, cols = rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
+    if rows.size <= 1:
+        return rows, cols
+    n_rows, n_cols = keep.shape
+    row_deg = np.bincount(rows, minlength=n_rows)
+    col_deg = np.bincount(cols, minlength=n_cols)
+    lone = (row_deg[rows] == 1) & (col_deg[cols] == 1)
+    if np.logical_and.reduce(lone):
+        return rows, cols
+    contested = ~lone
+    r2, c2 = rows[contested], cols[contested]
+    w = cost[r2, c2]
+    if r2.size <= small_max:
+        r3, c3 = _contested_small(r2, c2, w, miss_cost)
+    else:
+        r3, c3 = _contested(n_rows, n_cols, (r2, c2, w), miss_cost)
+    mr, mc = np.concatenate([rows[lone], r3]), np.concatenate([cols[lone], c3])
+    order = np.argsort(mr, kind="stable")
+    return mr[order], mc[order]
+
+
 def mahalanobis_sq(nu: FloatArray, s_inv: FloatArray) -> FloatArray:
-    """νᵀ S⁻¹ ν for stacks ν (m, d) and S⁻¹ (m, d, d)."""
-    out: FloatArray = np.einsum("mi,mij,mj->m", nu, s_inv, nu)
-    return out
+    """νᵀ S⁻¹ ν for stacks ν (m, d) and S⁻¹ (m, d, d).
+
+    In 2-D the four terms are summed in one fixed order, the order einsum uses for a stack;
+    einsum sums a stack of one pairwise, so a distance would otherwise depend, in its last
+    bit, on how many pairs were scored together.
+    """
+    if nu.shape[1] == 2:
+        n0, n1 = nu[:, 0], nu[:, 1]
+        out: FloatArray = (
+            ((n0 * s_inv[:, 0, 0]) * n0 + (n0 * s_inv[:, 0, 1]) * n1) + (n1 * s_inv[:, 1, 0]) * n0
+        ) + (n1 * s_inv[:, 1, 1]) * n1
+        return out
+    return np.asarray(np.einsum("mi,mij,mj->m", nu, s_inv, nu), dtype=np.float64)
 
 
 def gnn_assign(
-    n_rows: int, n_cols: int, rows: IntArray, cols: IntArray, cost: FloatArray, *, miss_cost: float
+    n_rows: int,
+    n_cols: int,
+    rows: IntArray,
+    cols: IntArray,
+    cost: FloatArray,
+    *,
+    miss_cost: float,
+    small_max: int = SMALL_MAX,
 ) -> tuple[IntArray, IntArray]:
     """Minimum-cost assignment over the given edges; a row may stay unassigned at ``miss_cost``.
 
@@ -62,7 +171,10 @@ def gnn_assign(
     out_r, out_c = [rows[lone]], [cols[lone]]
     rows, cols, cost = rows[~lone], cols[~lone], cost[~lone]
     if rows.size:
-        r2, c2 = _contested(n_rows, n_cols, (rows, cols, cost), miss_cost)
+        if rows.size <= small_max:
+            r2, c2 = _contested_small(rows, cols, cost, miss_cost)
+        else:
+            r2, c2 = _contested(n_rows, n_cols, (rows, cols, cost), miss_cost)
         out_r.append(r2)
         out_c.append(c2)
     mr, mc = np.concatenate(out_r), np.concatenate(out_c)
@@ -98,3 +210,62 @@ def _contested(
         out_r.append(ur[pr[real]])
         out_c.append(uc[pc[real]])
     return np.concatenate(out_r), np.concatenate(out_c)
+
+
+def _contested_small(
+    rows: IntArray, cols: IntArray, cost: FloatArray, miss_cost: float
+) -> tuple[IntArray, IntArray]:
+    """``_contested`` for a few edges: the same clusters and the same solves, in plain Python."""
+    r_l, c_l, w_l = rows.tolist(), cols.tolist(), cost.tolist()
+    out_r: list[int] = []
+    out_c: list[int] = []
+    for edges in _clusters(r_l, c_l):
+        ur = sorted({r_l[e] for e in edges})
+        if len(ur) == 1:
+            # One row: the solver takes its cheapest column, the lowest-numbered on a tie.
+            out_r.append(ur[0])
+            out_c.append(min([(w_l[e], c_l[e]) for e in edges])[1])
+            continue
+        uc = sorted({c_l[e] for e in edges})
+        nr, nc = len(ur), len(uc)
+        ri = {r: i for i, r in enumerate(ur)}
+        ci = {c: i for i, c in enumerate(uc)}
+        m = [[_BIG] * (nc + nr) for _ in ur]
+        for i, row in enumerate(m):
+            row[nc + i] = miss_cost  # each row's own "unassigned" slot
+        for e in edges:
+            m[ri[r_l[e]]][ci[c_l[e]]] = w_l[e]
+        pr, pc = linear_sum_assignment(np.array(m))
+        for a, b in zip(pr.tolist(), pc.tolist(), strict=True):
+            if b < nc:
+                out_r.append(ur[a])
+                out_c.append(uc[b])
+    return np.array(out_r, dtype=np.int64), np.array(out_c, dtype=np.int64)
+
+
+def _clusters(r_l: list[int], c_l: list[int]) -> list[list[int]]:
+    """The edges of each connected component of the bipartite graph (row r_l[e], col c_l[e])."""
+    # Components grow edge by edge; joining two moves the smaller one's nodes over.
+    row_of: dict[int, int] = {}
+    col_of: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+    for e, (r, c) in enumerate(zip(r_l, c_l, strict=True)):
+        a, b = row_of.get(r), col_of.get(c)
+        if a is None:
+            a = e if b is None else b
+            row_of[r] = a
+            if b is None:
+                col_of[c] = a
+                members[a] = []
+        elif b is None:
+            col_of[c] = a
+        elif b != a:
+            if len(members[b]) > len(members[a]):
+                a, b = b, a
+            moved = members.pop(b)
+            for f in moved:
+                row_of[r_l[f]] = a
+                col_of[c_l[f]] = a
+            members[a].extend(moved)
+        members[a].append(e)
+    return list(members.values())

@@ -6,7 +6,7 @@ import numpy as np
 
 from kizuna.fusion._types import FloatArray
 
-__all__ = ["innovation_cov", "inv", "inv_sym", "predict", "update"]
+__all__ = ["innovation_cov", "innovation_inv", "inv", "inv_sym", "predict", "update"]
 
 
 def inv(a: FloatArray) -> FloatArray:
@@ -43,6 +43,21 @@ def innovation_cov(p: FloatArray, r_var: FloatArray) -> FloatArray:
     return s
 
 
+def innovation_inv(p: FloatArray, r_var: FloatArray) -> FloatArray:
+    """S⁻¹ for S = H P Hᵀ + R: ``inv_sym(innovation_cov(p, r_var))``, in 2-D without building S."""
+    if p.shape[-1] != 4:
+        return inv_sym(innovation_cov(p, r_var))
+    a = p[:, 0, 0] + r_var
+    b = p[:, 0, 1]
+    d = p[:, 1, 1] + r_var
+    det = a * d - b * b
+    out = np.empty((p.shape[0], 2, 2))
+    out[:, 0, 0] = d / det
+    out[:, 1, 1] = a / det
+    out[:, 0, 1] = out[:, 1, 0] = -b / det
+    return out
+
+
 def update(
     x: FloatArray, p: FloatArray, z: FloatArray, r_var: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
@@ -53,11 +68,14 @@ def update(
     """
     n, s_dim = x.shape
     d = s_dim // 2
-    s = innovation_cov(p, r_var)
-    k = p[:, :, :d] @ inv_sym(s)  # (n, s, d)
+    k = p[:, :, :d] @ innovation_inv(p, r_var)  # (n, s, d)
     nu = z - x[:, :d]
-    x_new = x + np.einsum("nij,nj->ni", k, nu)
-    ikh = np.broadcast_to(np.eye(s_dim), (n, s_dim, s_dim)).copy()
+    if d == 2:  # Kν as einsum makes it: the two products, summed
+        x_new = x + (k[:, :, 0] * nu[:, 0, None] + k[:, :, 1] * nu[:, 1, None])
+    else:
+        x_new = x + np.einsum("nij,nj->ni", k, nu)
+    ikh = np.zeros((n, s_dim, s_dim))
+    ikh.reshape(n, s_dim * s_dim)[:, :: s_dim + 1] = 1.0
     ikh[:, :, :d] -= k
     kr = k * r_var[:, None, None]
     p_new = ikh @ p @ ikh.transpose(0, 2, 1) + kr @ k.transpose(0, 2, 1)

@@ -3,20 +3,35 @@
 All per-track state lives in parallel numpy arrays; one scan costs a fixed number of array
 operations whatever the number of tracks. Only contested association clusters are solved one
 by one, and those are few when targets are not bunched together.
+
+A national sensor's scan is small (tens of tracks and detections), so a fixed cost per numpy
+call, not the arithmetic, sets the price of a step. Small 2-D scans therefore score every
+track against every detection once on a dense table (``_match_dense``) instead of a KD-tree
+per round, and find contested clusters without a sparse graph. Both routes give the same
+tracks to the bit; ``TrackerConfig.small_fast=False`` forces the general one for comparison.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from kizuna.errors import ValidationError
-from kizuna.fusion._assoc import candidate_pairs, gnn_assign, mahalanobis_sq
-from kizuna.fusion._kalman import innovation_cov, inv_sym, predict, update
+from kizuna.fusion._assoc import (
+    DENSE_MAX,
+    SMALL_MAX,
+    candidate_pairs,
+    gate_2d,
+    gnn_assign,
+    gnn_assign_dense,
+    mahalanobis_sq,
+)
+from kizuna.fusion._kalman import inv_sym, predict, update
 from kizuna.fusion._models import ConstantVelocity, MotionModel
-from kizuna.fusion._types import Detections, IntArray, Rejects, TrackTable
+from kizuna.fusion._types import Detections, FloatArray, IntArray, Rejects, TrackTable
 
 __all__ = ["ScanResult", "Tracker", "TrackerConfig"]
 
@@ -34,6 +49,9 @@ class TrackerConfig:
     init_speed_sigma: float = 150.0  # m/s, velocity std of a track born from one detection
     max_tracks: int = 50_000
     sensors: frozenset[str] | None = None  # None: accept any sensor name
+    # Small scans take cheaper routes to the same association (see ``_assoc``); False forces
+    # the general KD-tree and sparse-graph route everywhere, which the tests compare against.
+    small_fast: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.confirm_m <= self.confirm_n:
@@ -72,6 +90,10 @@ class Tracker:
         self._misses = np.zeros(0, dtype=np.int64)
         self._confirmed = np.zeros(0, dtype=bool)
         self.rejects = Rejects()
+        # F and Q for the last step length: a sensor's tracker steps at its fixed revisit.
+        self._fq: tuple[float, FloatArray, FloatArray] | None = None
+        fast = self.config.small_fast
+        self._dense_max, self._small_max = (DENSE_MAX, SMALL_MAX) if fast else (0, 0)
 
     @property
     def time(self) -> float | None:
@@ -88,7 +110,7 @@ class Tracker:
     def step(self, time: float, detections: Detections) -> ScanResult:
         """Predict to ``time``, associate and update, start and delete tracks."""
         rejects = Rejects()
-        if not np.isfinite(time):
+        if not math.isfinite(time):
             rejects.add("nonfinite_time", max(len(detections), 1), "time: NaN or inf")
             return self._unchanged(rejects)
         if self._time is not None and time < self._time:
@@ -99,8 +121,11 @@ class Tracker:
         det = detections.validated(rejects, self.config.sensors)
         self._predict(time)
         hit = np.zeros(len(self), dtype=bool)
-        for name in np.unique(det.sensor):
-            hit = self._pass(det.select(det.sensor == name), hit, rejects)
+        if len(det) and np.logical_and.reduce(det.sensor == det.sensor[0]):
+            hit = self._pass(det, hit, rejects)  # one sensor: the usual scan
+        else:
+            for name in np.unique(det.sensor):
+                hit = self._pass(det.select(det.sensor == name), hit, rejects)
         newly, deleted = self._maintain(hit)
         self.rejects.merge(rejects)
         return ScanResult(self.tracks(), newly, deleted, rejects)
@@ -114,61 +139,108 @@ class Tracker:
         dt = 0.0 if self._time is None else time - self._time
         self._time = time
         if dt > 0 and len(self):
-            self._x, self._p = predict(
-                self._x, self._p, self.model.transition(dt), self.model.noise(dt)
-            )
+            if self._fq is None or self._fq[0] != dt:
+                self._fq = (dt, self.model.transition(dt), self.model.noise(dt))
+            self._x, self._p = predict(self._x, self._p, self._fq[1], self._fq[2])
 
     def _pass(self, det: Detections, hit: NDArray[np.bool_], rejects: Rejects) -> NDArray[np.bool_]:
         """One sensor's detections: confirmed tracks choose first, then tentative ones."""
+        n, m = len(self), len(det)
+        if n and m and self.model.dim == 2 and n * m <= self._dense_max:
+            ti, dk, free = self._match_dense(det)
+        else:
+            ti, dk, free = self._match(det)
+        if ti.size:
+            # The groups hold different tracks, so one update serves both.
+            self._x[ti], self._p[ti] = update(
+                self._x[ti], self._p[ti], det.z[dk], det.sigma[dk] ** 2
+            )
+            hit[ti] = True
+        born = self._birth(det.z[free], det.sigma[free], rejects)
+        return np.concatenate([hit, np.ones(born, dtype=bool)])
+
+    def _match(self, det: Detections) -> tuple[IntArray, IntArray, NDArray[np.bool_]]:
+        """(track, detection) matches of both rounds, and the detections left free."""
         free = np.ones(len(det), dtype=bool)
+        done_t: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+        done_d: list[IntArray] = [np.zeros(0, dtype=np.int64)]
         for group in (self._confirmed, ~self._confirmed):
             tr = np.flatnonzero(group)
             dj = np.flatnonzero(free)
-            mt, md = self._associate(tr, det.select(dj))
-            if mt.size:
-                ti, dk = tr[mt], dj[md]
-                self._x[ti], self._p[ti] = update(
-                    self._x[ti], self._p[ti], det.z[dk], det.sigma[dk] ** 2
-                )
-                hit[ti] = True
-                free[dk] = False
-        born = self._birth(det.select(free), rejects)
-        return np.concatenate([hit, np.ones(born, dtype=bool)])
+            if tr.size == 0 or dj.size == 0:
+                continue
+            mt, md = self._associate(tr, det.z[dj], det.sigma[dj])
+            done_t.append(tr[mt])
+            done_d.append(dj[md])
+            free[dj[md]] = False
+        return np.concatenate(done_t), np.concatenate(done_d), free
 
-    def _associate(self, tr: IntArray, det: Detections) -> tuple[IntArray, IntArray]:
-        if tr.size == 0 or len(det) == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty.copy()
+    def _match_dense(self, det: Detections) -> tuple[IntArray, IntArray, NDArray[np.bool_]]:
+        """``_match`` for a small 2-D scan: every pair is scored once, on one dense table.
+
+        Each round masks the table rather than cutting it: rows and columns that are out
+        of a round only add empty lines, which change neither the pairs nor their order.
+        """
+        gate, small = self.config.gate, self._small_max
+        keep, cost = gate_2d(self._x[:, :2], self._p[:, :2, :2], det.z, det.sigma**2, gate=gate)
+        conf = self._confirmed
+        n, m = keep.shape
+        free = np.ones(m, dtype=bool)
+        n_conf = int(np.add.reduce(conf))
+        ti = dk = np.zeros(0, dtype=np.int64)
+        if n_conf:
+            ti, dk = gnn_assign_dense(
+                keep if n_conf == n else keep & conf[:, None], cost, miss_cost=gate, small_max=small
+            )
+            free[dk] = False
+        if n_conf == n or dk.size == m:
+            return ti, dk, free
+        tentative = keep & ~conf[:, None] if n_conf else keep
+        if dk.size:
+            tentative &= free
+        mt, md = gnn_assign_dense(tentative, cost, miss_cost=gate, small_max=small)
+        if mt.size:
+            ti = np.concatenate([ti, mt])
+            dk = np.concatenate([dk, md])
+            free[md] = False
+        return ti, dk, free
+
+    def _associate(
+        self, tr: IntArray, z: FloatArray, sigma: FloatArray
+    ) -> tuple[IntArray, IntArray]:
         d = self.model.dim
         gate = self.config.gate
         pos = self._x[tr, :d]
         ppos = self._p[tr, :d, :d]
         # A circle that contains every gate ellipse: λmax(S) <= trace(P_pos) + d·σmax².
-        spread = np.trace(ppos, axis1=1, axis2=2) + d * float(det.sigma.max()) ** 2
-        rows, cols = candidate_pairs(pos, np.sqrt(gate * spread), det.z)
+        spread = np.trace(ppos, axis1=1, axis2=2) + d * float(sigma.max()) ** 2
+        rows, cols = candidate_pairs(pos, np.sqrt(gate * spread), z, dense_max=self._dense_max)
         if rows.size == 0:
             return rows, cols
-        s = innovation_cov(self._p[tr[rows]], det.sigma[cols] ** 2)
-        cost = mahalanobis_sq(det.z[cols] - pos[rows], inv_sym(s))
-        return gnn_assign(tr.size, len(det), rows, cols, cost, miss_cost=gate)
+        s = ppos[rows]  # S = H P Hᵀ + R, as innovation_cov makes it, from the gathered block
+        idx = np.arange(d)
+        s[:, idx, idx] += (sigma[cols] ** 2)[:, None]
+        cost = mahalanobis_sq(z[cols] - pos[rows], inv_sym(s))
+        return gnn_assign(
+            tr.size, z.shape[0], rows, cols, cost, miss_cost=gate, small_max=self._small_max
+        )
 
-    def _birth(self, det: Detections, rejects: Rejects) -> int:
+    def _birth(self, z: FloatArray, sigma: FloatArray, rejects: Rejects) -> int:
         room = self.config.max_tracks - len(self)
-        if len(det) > room:
-            rejects.add("births_dropped", len(det) - max(room, 0), "max_tracks reached")
-            det = det.select(np.arange(max(room, 0)))
-        k = len(det)
+        if z.shape[0] > room:
+            rejects.add("births_dropped", z.shape[0] - max(room, 0), "max_tracks reached")
+            z, sigma = z[: max(room, 0)], sigma[: max(room, 0)]
+        k = int(z.shape[0])
         if k == 0:
             return 0
         d = self.model.dim
         x = np.zeros((k, 2 * d))
-        x[:, :d] = det.z
+        x[:, :d] = z
         var = np.empty((k, 2 * d))
-        var[:, :d] = det.sigma[:, None] ** 2
+        var[:, :d] = sigma[:, None] ** 2
         var[:, d:] = self.config.init_speed_sigma**2
         p = np.zeros((k, 2 * d, 2 * d))
-        idx = np.arange(2 * d)
-        p[:, idx, idx] = var
+        p.reshape(k, 4 * d * d)[:, :: 2 * d + 1] = var
         ids = np.arange(self._next_id, self._next_id + k, dtype=np.int64)
         self._next_id += k
         self._x = np.concatenate([self._x, x])
@@ -183,25 +255,27 @@ class Tracker:
     def _maintain(self, hit: NDArray[np.bool_]) -> tuple[IntArray, IntArray]:
         """Book hits and misses; confirm and delete. Returns (newly confirmed, deleted) ids."""
         cfg = self.config
-        was = self._confirmed.copy()
+        was = self._confirmed
         self._hist[:, 1:] = self._hist[:, :-1]
         self._hist[:, 0] = hit
         self._age += 1
-        self._misses = np.where(hit, 0, self._misses + 1)
-        hits = self._hist.sum(axis=1)
-        self._confirmed |= hits >= cfg.confirm_m
-        d = self.model.dim
-        var = np.trace(self._p[:, :d, :d], axis1=1, axis2=2)
+        self._misses += 1
+        self._misses[hit] = 0
+        hits = np.add.reduce(self._hist, axis=1)
+        self._confirmed = confirmed = was | (hits >= cfg.confirm_m)
+        p, d = self._p, self.model.dim
+        # The trace of the position block; in 2-D the sum np.trace makes, without its wrapper.
+        var = p[:, 0, 0] + p[:, 1, 1] if d == 2 else np.trace(p[:, :d, :d], axis1=1, axis2=2)
         window_misses = np.minimum(self._age, cfg.confirm_n) - hits
         drop = np.where(
-            self._confirmed,
+            confirmed,
             (self._misses >= cfg.max_misses) | (var > cfg.max_position_var),
             window_misses > cfg.confirm_n - cfg.confirm_m,
         )
-        drop |= ~np.isfinite(self._x).all(axis=1)  # never keep a NaN track
+        drop |= ~np.logical_and.reduce(np.isfinite(self._x), axis=1)  # never keep a NaN track
         deleted = self._ids[drop & was]
-        newly = self._ids[self._confirmed & ~was & ~drop]
-        if drop.any():
+        newly = self._ids[confirmed & ~(was | drop)]
+        if np.logical_or.reduce(drop):
             keep = ~drop
             self._x, self._p, self._ids = self._x[keep], self._p[keep], self._ids[keep]
             self._hist, self._age = self._hist[keep], self._age[keep]
