@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 from kizuna.clock import Clock
 from kizuna.coord import Architecture, CoordinationCell, Nomination, Stage
 from kizuna.cop import Picture
-from kizuna.cot import Event
+from kizuna.cot import Event, Point
 from kizuna.errors import KizunaError
 from kizuna.fusion import Tracker, TrackerConfig
 from kizuna.labels import Clearance, ClearanceStatus, Decider, Viewer, parse_banner
@@ -76,6 +76,12 @@ class World:
         self._sees = {sid: sees_mask(spec, self.forces) for sid, spec in self.sensors.items()}
         self.groups = self._groups()
         self._trackers = {sid: self._tracker(spec) for sid, spec in self.sensors.items()}
+        # A track stays in a picture for two of its sensor's revisits, and at least two
+        # exchanges; what was last published of each, and when, decides what is news.
+        self._stale_s = {
+            sid: 2.0 * max(scenario.picture_s, spec.revisit_s) for sid, spec in self.sensors.items()
+        }
+        self._published: dict[str, tuple[Point, float]] = {}
         self._last_look = dict.fromkeys(self.sensors, -math.inf)
         decider = Decider()
         self.pictures = {
@@ -152,7 +158,8 @@ class World:
             yield self.env.timeout(every)
             outgoing: dict[str, list[Event]] = {n: [] for n in PICTURE_NATIONS}
             for g in self.groups.values():
-                events = tracks_to_events(g, self.grid, self.clock, 2 * every)
+                stale_s = self._stale_s[g.key]
+                events = self._news(tracks_to_events(g, self.grid, self.clock, stale_s), stale_s)
                 if g.nation in self.pictures:
                     self.pictures[g.nation].add(f"{g.nation}-fusion", events)
                     outgoing[g.nation].extend(events)
@@ -170,6 +177,21 @@ class World:
             for n, pic in self.pictures.items():
                 pic.score(truth, self.scenario.associate_m, views[n][0])
             self._nominate(views)
+
+    def _news(self, events: list[Event], stale_s: float) -> list[Event]:
+        """What a node publishes: a track whose state changed since it last went out, or one
+        that would go stale before the next exchange, as a heartbeat. Re-sending an
+        unchanged track every exchange is traffic, not information (a satellite's track
+        changes once a revisit)."""
+        now = float(self.env.now)
+        beat = stale_s - self.scenario.picture_s
+        out = []
+        for e in events:
+            last = self._published.get(e.uid)
+            if last is None or last[0] != e.point or now - last[1] >= beat - 1e-6:
+                self._published[e.uid] = (e.point, now)
+                out.append(e)
+        return out
 
     def _tactical(self, offered: list[Event], released: set[str]) -> list[Event]:
         """Tracks the partner was refused, written for release where their sensor allows."""
