@@ -13,6 +13,7 @@ import pytest
 from kizuna.clock import Clock
 from kizuna.coord import Constant, Router, Stage, load_architecture
 from kizuna.coord._model import TERMINAL
+from kizuna.cot import Event
 from kizuna.report import PLOT_IDS
 from kizuna.roadmap import Tier
 from kizuna.sim import ExerciseRun, RunKey, World, load_scenario
@@ -105,6 +106,44 @@ def _route(arch_name: str) -> dict[tuple[str, str], float]:
                 + assess
             )
     return out
+
+
+class _Recording:
+    """Hands items over unjudged and remembers what each exchange offered."""
+
+    def __init__(self) -> None:
+        self.offered: list[dict[str, tuple[float, float]]] = []
+
+    def send(self, origin: str, partner: str, events: list[Event]) -> list[Event]:
+        self.offered.append({e.uid: (e.point.lat, e.point.lon) for e in events})
+        return list(events)
+
+    def figures(self) -> dict[str, float]:
+        return {}
+
+
+def test_a_track_is_offered_when_it_changed_or_before_it_would_go_stale() -> None:
+    rec = _Recording()
+    sc = replace(load_scenario(), hours=6)
+    w = World(sc, load_architecture("integrated"), lambda _: rec, default_model(), 1)
+    w.run()
+    usa = rec.offered[::4]  # the USA->JPN offers, one per exchange
+    last: dict[str, tuple[int, tuple[float, float]]] = {}
+    for n, offered in enumerate(usa):
+        for uid, where in offered.items():
+            if uid in last and last[uid][1] == where:  # unchanged: only as a heartbeat
+                stale_s = w._stale_s[uid.split("-", 1)[0]]
+                assert (n - last[uid][0]) * sc.picture_s >= stale_s - sc.picture_s
+            last[uid] = (n, where)
+    # a satellite track seen every other exchange is offered only when it has news
+    skipped = [
+        u
+        for n in range(len(usa) - 2)
+        for u in usa[n]
+        if u.startswith("us_space_isr") and u in usa[n + 2] and u not in usa[n + 1]
+    ]
+    assert skipped
+    assert w._stale_s["us_space_isr"] == 2 * 1800 and w._stale_s["us_mq9"] == 2 * sc.picture_s
 
 
 def test_integrated_is_never_slower_than_parallel_when_all_hops_are_equal() -> None:
