@@ -18,10 +18,11 @@ __all__ = ["canonical_parts", "canonical_tree", "detail_tree", "element_count"]
 
 _V = r'[^"&<>\x00-\x1f\x7f]'  # an attribute value character needing no escape
 _NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*"
+_N = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"  # the node's decimal number, as is
 _EVENT = re.compile(
     rf'<event version="2\.0" uid="({_V}*)" type="({_V}*)" time="({_V}*)" start="({_V}*)" '
     rf'stale="({_V}*)" how="({_V}*)">'
-    rf'<point lat="({_V}*)" lon="({_V}*)" hae="({_V}*)" ce="({_V}*)" le="({_V}*)"/>'
+    rf'<point lat="({_N})" lon="({_N})" hae="({_N})" ce="({_N})" le="({_N})"/>'
     rf'(?:<detail>((?:<{_NAME}(?: {_NAME}="{_V}*")*/>)*)</detail>)?</event>',
     re.ASCII,
 )
@@ -33,7 +34,8 @@ _POINT = ("lat", "lon", "hae", "ce", "le")
 def canonical_parts(data: bytes) -> tuple[tuple[str, ...], str | None] | None:
     """The attribute texts of a canonical event (uid, type, time, start, stale, how, then
     lat, lon, hae, ce, le) and the text inside its detail (None: no detail); or None when
-    ``data`` is not in the canonical shape. The detail text is not yet judged."""
+    ``data`` is not in the canonical shape. The five point values are decimal numbers as
+    the full reader accepts them (``float`` reads them alike); nothing else is judged yet."""
     if not data.isascii():
         return None
     m = _EVENT.fullmatch(data.decode("ascii"))

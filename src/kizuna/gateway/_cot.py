@@ -13,7 +13,6 @@ from kizuna.cot._canon import attr
 from kizuna.cot._fast import canonical_parts
 from kizuna.cot._model import check_event, check_point
 from kizuna.cot._xmlcodec import (
-    _number,
     label_xml,
     parse_event_children,
     parse_time,
@@ -113,8 +112,7 @@ class CotItemCodec:
             return item
         origin, category, callsign, kept, label = known
         try:
-            x, y = _number(lat, "point.lat"), _number(lon, "point.lon")
-            h, c, e = _number(hae, "point.hae"), _number(ce, "point.ce"), _number(le, "point.le")
+            x, y, h, c, e = float(lat), float(lon), float(hae), float(ce), float(le)
             check_point(x, y, h, c, e)
             time = parse_time(time_s, "time")
             start = time if start_s == time_s else parse_time(start_s, "start")
