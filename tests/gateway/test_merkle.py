@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from pymerkle import InmemoryTree
 
 from kizuna.gateway import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
+from kizuna.gateway._merkle import batch_paths
 
 # The test leaves and roots used by the Certificate Transparency implementations.
 CT_LEAVES = [
@@ -99,3 +100,15 @@ def test_bad_proof_requests_are_refused() -> None:
         t.root(4)
     assert not verify_consistency(2, 1, t.root(2), t.root(1), [])
     assert not verify_inclusion(0, 0, t.leaves[0], [], t.root())
+
+
+@given(st.integers(min_value=0, max_value=70))
+@settings(max_examples=71, deadline=None)
+def test_batch_paths_are_the_trees_root_and_audit_paths(n: int) -> None:
+    leaves = [leaf_hash(str(i).encode()) for i in range(n)]
+    tree = MerkleTree()
+    for leaf in leaves:
+        tree.append(leaf)
+    root, paths = batch_paths(leaves)
+    assert root == tree.root()
+    assert paths == [tree.inclusion_proof(i) for i in range(n)]

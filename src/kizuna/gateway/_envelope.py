@@ -17,7 +17,7 @@ import msgspec
 
 from kizuna.errors import ParseError
 from kizuna.gateway._keys import KeyRing, Signer
-from kizuna.gateway._merkle import MerkleTree, leaf_hash, root_from_path
+from kizuna.gateway._merkle import batch_paths, leaf_hash, root_from_path
 
 __all__ = ["Envelope", "HeadCheck", "open_envelope", "seal", "seal_batch"]
 
@@ -119,14 +119,13 @@ def seal_batch(
     if len(items) > MAX_BATCH:
         raise ValueError(f"a batch holds at most {MAX_BATCH} envelopes")
     name = signer.name
-    tree = MerkleTree()
-    for m, seq, item in items:
-        tree.append(leaf_hash(_body(m, name, receiver, sent_at, seq=seq, item=item)))
+    root, paths = batch_paths(
+        [leaf_hash(_body(m, name, receiver, sent_at, seq=seq, item=item)) for m, seq, item in items]
+    )
     size = len(items)
-    signature = signer.sign(_head(name, size, tree.root()))
-    paths = [tuple(tree.inclusion_proof(i)) for i in range(size)]
+    signature = signer.sign(_head(name, size, root))
     return [
-        Envelope(m, name, receiver, sent_at, seq, item, signature, i, size, path)
+        Envelope(m, name, receiver, sent_at, seq, item, signature, i, size, tuple(path))
         for i, ((m, seq, item), path) in enumerate(zip(items, paths, strict=True))
     ]
 

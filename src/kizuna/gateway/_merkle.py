@@ -13,6 +13,7 @@ from hashlib import sha256
 
 __all__ = [
     "MerkleTree",
+    "batch_paths",
     "leaf_hash",
     "node_hash",
     "root_from_path",
@@ -124,6 +125,32 @@ class MerkleTree:
         if m <= k:
             return [*self._subproof(m, lo, lo + k, whole), self._mth(lo + k, hi)]
         return [*self._subproof(m - k, lo + k, hi, False), self._mth(lo, lo + k)]
+
+
+def batch_paths(leaves: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
+    """The root of a tree of ``leaves`` (leaf hashes) and every leaf's audit path, in one
+    bottom-up pass: pair neighbours level by level, carrying an unpaired last node up as
+    it is, which builds exactly the RFC 6962 tree."""
+    if not leaves:
+        return EMPTY_ROOT, []
+    paths: list[list[bytes]] = [[] for _ in leaves]
+    members: list[list[int]] = [[i] for i in range(len(leaves))]  # leaves under each node
+    level = list(leaves)
+    while len(level) > 1:
+        up, up_members = [], []
+        for j in range(0, len(level) - 1, 2):
+            left, right = level[j], level[j + 1]
+            for i in members[j]:
+                paths[i].append(right)
+            for i in members[j + 1]:
+                paths[i].append(left)
+            up.append(node_hash(left, right))
+            up_members.append(members[j] + members[j + 1])
+        if len(level) % 2:
+            up.append(level[-1])
+            up_members.append(members[-1])
+        level, members = up, up_members
+    return level[0], paths
 
 
 def root_from_path(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes | None:
