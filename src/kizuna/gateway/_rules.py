@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -21,6 +21,7 @@ from kizuna.roadmap import Tier
 __all__ = ["Action", "Rule", "RuleSet", "coarsen", "load_rules", "parse_rules"]
 
 KM_PER_DEG = 111.32
+_UNSEEN = object()  # a memo miss, distinct from a remembered None
 
 
 class Action(StrEnum):
@@ -94,8 +95,9 @@ class RuleSet:
     def first(self, item: Item, partner: str, tier: Tier) -> Rule | None:
         """Rules are ordered: the first that matches decides."""
         key = (item.origin, partner, tier, item.category, item.type)
-        if key in self._memo:
-            return self._memo[key]
+        known = self._memo.get(key, _UNSEEN)
+        if known is not _UNSEEN:
+            return cast("Rule | None", known)
         found = next((r for r in self.rules if r.matches(item, partner, tier)), None)
         if len(self._memo) >= 4096:
             self._memo.clear()
