@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
 import pytest
@@ -21,6 +21,7 @@ from tests.cot._strategies import events
 from tests.cot.test_fast import EDITS, mutate
 
 T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+JST = timezone(timedelta(hours=9))
 CODEC = CotItemCodec("USA")
 GUARD = make_guard("USA", CODEC, Decider(), load_catalogue().tiers, load_rules())
 
@@ -167,5 +168,6 @@ def test_writing_an_item_whose_detail_was_written_before_gives_the_same_bytes(
     )  # fmt: skip
     for it in (a, b, a):  # the second write of each is the remembered way
         assert codec.encode(it) == event_to_xml(codec.event_of(it), codec.table)
-    with pytest.raises(ParseError):
-        codec.encode(msgspec.structs.replace(b, lat=float("nan")))
+    for bad in ({"lat": float("nan")}, {"type": 'a" x="'}, {"time": b.time.astimezone(JST)}):
+        with pytest.raises(ParseError):  # the remembered way checks what an event would
+            codec.encode(msgspec.structs.replace(b, **bad))  # type: ignore[arg-type]

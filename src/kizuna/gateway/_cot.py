@@ -169,7 +169,8 @@ class CotItemCodec:
         """Canonical CoT XML, with origin and category in their own detail element.
 
         The detail (label, kept children, origin and category) is written once per distinct
-        detail and remembered; the rest is written from the item after its point is checked.
+        detail and remembered; the rest is written from the item after the checks an event
+        makes of its fields.
         The guard reads back every output it did not read in (``Reserialise``)."""
         key = (item.label, item.detail, item.category, item.origin)
         inner = self._inner.get(key)
@@ -180,15 +181,16 @@ class CotItemCodec:
                 self._inner.clear()
             self._inner[key] = label + event.detail
             return event_to_xml(event, self.table)
-        try:
+        time = item.time
+        start, stale = item.start or time, item.stale or time
+        try:  # what event_of's Event and Point would check, without building them
             p = Point(item.lat, item.lon, item.hae, item.ce, item.le)
+            check_event(item.uid, item.type, item.how, time=time, start=start, stale=stale)
         except ValidationError as exc:
             raise ParseError(f"cot: {exc}") from exc
-        time = item.time
         return write_event(
-            item.uid, item.type, item.how, p,
-            time=time, start=item.start or time, stale=item.stale or time, inner=inner,
-        )  # fmt: skip
+            item.uid, item.type, item.how, p, time=time, start=start, stale=stale, inner=inner
+        )
 
     def event_of(self, item: Item) -> Event:
         """The CoT event ``encode`` writes: what the node beside the gateway is handed."""
