@@ -63,12 +63,7 @@ class Envelope(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         return None if root is None else _head(self.sender, self.size, root)
 
     def signature_ok(self, ring: KeyRing) -> bool:
-        head = self.head()
-        return (
-            bool(self.signature)
-            and head is not None
-            and ring.verify(self.sender, self.signature, head)
-        )
+        return HeadCheck(ring.verify)(self)
 
     def encode(self) -> bytes:
         return _ENC.encode(self)

@@ -62,11 +62,8 @@ class Gateway:
         decider = decider or Decider()
         self.audit = AuditLog(config.nation, db, db.rows())
         self.ledger = Ledger()
-        self._pending: set[str] = set()
-        self._stamp: tuple[datetime | None, str] = (
-            None,
-            "",
-        )  # accepted in the run being judged, not yet stored
+        self._pending: set[str] = set()  # accepted in the run being judged, not yet stored
+        self._stamp: tuple[datetime | None, str] = (None, "")  # the last judging time, as text
         recorded: dict[str, str] = {}
         for i in range(len(self.audit)):
             e = self.audit.entry(i)
