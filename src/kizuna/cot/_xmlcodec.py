@@ -73,6 +73,11 @@ class CotPolicy:
     max_unknown_bytes: int = 8 * 1024
     known: frozenset[str] = field(default=KNOWN_DETAIL)
 
+    def reads_canonical(self, size: int) -> bool:
+        """Whether a canonical event of ``size`` bytes may skip the general reader: it fits,
+        and the depth limit admits its three levels (event, detail, child)."""
+        return size <= self.max_event_bytes and self.max_depth >= 3
+
 
 def parse_time(value: str, name: str) -> datetime:
     """An xs:dateTime as CoT writes it; no offset means UTC; kept to the millisecond."""
@@ -247,7 +252,7 @@ def parse_event_children(
 def _read(data: bytes | str, policy: CotPolicy) -> ET.Element:
     """The event's element tree: canonical events the quick way, all others (and every
     refusal) through the hardened reader."""
-    if isinstance(data, bytes) and len(data) <= policy.max_event_bytes and policy.max_depth >= 3:
+    if isinstance(data, bytes) and policy.reads_canonical(len(data)):
         root = canonical_tree(data)
         if root is not None and element_count(root) <= policy.max_elements:
             return root

@@ -8,7 +8,7 @@ CoT type (a: track, b: picture, t: plan, anything else: liaison).
 
 from __future__ import annotations
 
-from kizuna.cot import CotPolicy, Event, Point, event_to_xml
+from kizuna.cot import CotPolicy, Event, Point
 from kizuna.cot._canon import attr
 from kizuna.cot._fast import canonical_parts
 from kizuna.cot._model import check_event, check_point
@@ -95,7 +95,7 @@ class CotItemCodec:
         the kept children, the size and label checks) depends on the detail's text and the
         type's category alone, so it is remembered by those; the attributes are checked
         afresh each time by the same constructors."""
-        if len(data) > self.policy.max_event_bytes or self.policy.max_depth < 3:
+        if not self.policy.reads_canonical(len(data)):
             return None
         parts = canonical_parts(data)
         if parts is None:
@@ -175,12 +175,12 @@ class CotItemCodec:
         key = (item.label, item.detail, item.category, item.origin)
         inner = self._inner.get(key)
         if inner is None:
-            event = self.event_of(item)
+            event = self.event_of(item)  # the label and the kept children, checked once
             label = label_xml(event.label, self.table) if event.label is not None else ""
+            inner = label + event.detail
             if len(self._inner) >= self._MAX_DETAILS:
                 self._inner.clear()
-            self._inner[key] = label + event.detail
-            return event_to_xml(event, self.table)
+            self._inner[key] = inner
         time = item.time
         start, stale = item.start or time, item.stale or time
         try:  # what event_of's Event and Point would check, without building them
