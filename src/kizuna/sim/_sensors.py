@@ -40,10 +40,10 @@ def observe(
     forces: Forces,
     rng: np.random.Generator,
     box: tuple[tuple[float, float], tuple[float, float]],
-    sees: np.ndarray | None = None,
+    sees: np.ndarray | None,
 ) -> Detections:
     """One look: each visible entity in coverage is detected with ``pd``, plus Poisson clutter.
-    ``sees`` is ``sees_mask(spec, forces)`` when the caller keeps it."""
+    ``sees`` is ``sees_mask(spec, forces)``, which a run works out once per sensor."""
     (x0, x1), (y0, y1) = spec.x_km or box[0], spec.y_km or box[1]
     pos = forces.pos
     inside = (
@@ -53,8 +53,6 @@ def observe(
         & (pos[:, 1] >= y0 * 1e3)
         & (pos[:, 1] <= y1 * 1e3)
     )
-    if sees is None:
-        sees = sees_mask(spec, forces)
     if sees is not None:
         inside &= sees
     hit = inside & (rng.random(inside.size) < spec.pd)
