@@ -73,6 +73,7 @@ def test_a_crash_is_reported_with_its_seed_and_loses_nothing_else(
     ]
     assert done[0].series["killchain_s"] == (1.0, 2.0)
     assert len(rec.finished) == 6
+    assert rec.advanced == 4  # every finished run's report reached the parent, workers or not
     assert not list(tmp_path.glob("*.partial"))
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import Empty
 from typing import Protocol
 
 from kizuna.sim._results import RunKey, RunResult, write_result
@@ -59,12 +58,20 @@ class Experiment:
         return [RunKey(a, t, s) for a in self.architectures for t in self.tiers for s in self.seeds]
 
 
-def _ignore_sigint() -> None:
-    # Only the parent reacts to Ctrl-C; it then stops the workers itself.
+# A worker process's progress queue, set once as it starts: a queue can only be handed over at
+# process start, not with each task.
+_progress: list[mp.SimpleQueue[tuple[RunKey, float]]] = []
+
+
+def _start_worker(queue: mp.SimpleQueue[tuple[RunKey, float]]) -> None:
+    # Only the parent reacts to Ctrl-C; it then stops the workers itself. The progress queue
+    # is inherited at start, so no manager process is needed to carry it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _progress[:] = [queue]
 
 
-def _worker(run: RunFn, key: RunKey, out: Path, queue: mp.Queue[tuple[RunKey, float]]) -> Path:
+def _worker(run: RunFn, key: RunKey, out: Path) -> Path:
+    queue = _progress[0]
     result = run(key, lambda sim_s: queue.put((key, sim_s)))
     return write_result(result, out)
 
@@ -90,12 +97,9 @@ def _run_serial(
             progress.finished(key, False)
 
 
-def _drain(queue: mp.Queue[tuple[RunKey, float]], progress: Progress) -> None:
-    while True:
-        try:
-            key, sim_s = queue.get_nowait()
-        except Empty:
-            return
+def _drain(queue: mp.SimpleQueue[tuple[RunKey, float]], progress: Progress) -> None:
+    while not queue.empty():
+        key, sim_s = queue.get()
         progress.advanced(key, sim_s)
 
 
@@ -103,13 +107,14 @@ def _run_pool(
     run: RunFn, keys: list[RunKey], out: Path, *, jobs: int, progress: Progress, outcome: Outcome
 ) -> None:
     ctx = mp.get_context("spawn")
-    manager = ctx.Manager()
-    queue: mp.Queue[tuple[RunKey, float]] = manager.Queue()  # type: ignore[assignment]
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
+    queue: mp.SimpleQueue[tuple[RunKey, float]] = ctx.SimpleQueue()
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=_start_worker, initargs=(queue,)
+    )
     futures: dict[Future[Path], RunKey] = {}
     try:
         for key in keys:
-            futures[pool.submit(_worker, run, key, out, queue)] = key
+            futures[pool.submit(_worker, run, key, out)] = key
             progress.started(key)
         pending = set(futures)
         while pending:
@@ -123,6 +128,7 @@ def _run_pool(
                 except Exception as exc:  # the worker's traceback travels as the cause
                     outcome.failures.append(Failure(key, f"{type(exc).__name__}: {exc}"))
                     progress.finished(key, False)
+        _drain(queue, progress)  # a worker's last report is written before its result returns
     except KeyboardInterrupt:
         outcome.interrupted = True
         pool.shutdown(wait=False, cancel_futures=True)
@@ -130,7 +136,7 @@ def _run_pool(
             child.terminate()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        manager.shutdown()
+        queue.close()
 
 
 def run_experiment(
