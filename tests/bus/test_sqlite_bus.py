@@ -149,3 +149,33 @@ async def test_each_id_is_delivered_once_in_first_publish_order(
     expected = list(dict.fromkeys(f"{s}{n}" for s, n in pubs))
     assert [m.msg_id for m in got] == expected
     await bus.close()
+
+
+@given(st.lists(st.lists(st.integers(0, 12), max_size=8), max_size=6))
+@settings(deadline=None)
+async def test_a_batch_publish_acks_each_id_with_the_position_a_consumer_sees(
+    batches: list[list[int]],
+) -> None:
+    bus = SqliteBus()
+    acked: dict[str, int] = {}
+    for batch in batches:
+        acks = await bus.publish_many("t.x", [(str(n).encode(), f"m{n}") for n in batch])
+        for n, ack in zip(batch, acks, strict=True):
+            assert ack.duplicate == (f"m{n}" in acked)
+            assert acked.setdefault(f"m{n}", ack.seq) == ack.seq
+    sub = await bus.subscribe("t.x", durable="all")
+    assert {m.msg_id: m.seq for m in await sub.fetch(1000)} == acked
+    await bus.close()
+
+
+async def test_acks_sent_together_settle_exactly_those_messages() -> None:
+    clock = ManualClock()
+    bus = SqliteBus(clock=clock)
+    await bus.publish_many("t.x", [(b"%d" % i, f"m{i}") for i in range(5)])
+    sub = await bus.subscribe("t.x", durable="c", ack_wait=5.0)
+    got = await sub.fetch(10)
+    await sub.ack_many([got[0], got[2], got[4]])
+    assert sub.pending() == 2
+    clock.advance(6.0)
+    assert [m.msg_id for m in await sub.fetch(10)] == ["m1", "m3"]
+    await bus.close()

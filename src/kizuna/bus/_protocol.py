@@ -74,6 +74,11 @@ class Subscription(Protocol):
         """Messages handed out or waiting that are not yet acknowledged."""
         ...
 
+    async def ack_many(self, messages: Sequence[Message]) -> None:
+        """``ack`` for each message, together: as a JetStream client sends its acks without
+        waiting on each."""
+        ...
+
 
 class Bus(Protocol):
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PubAck:

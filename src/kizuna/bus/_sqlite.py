@@ -85,7 +85,9 @@ class SqliteBus:
                     "INSERT INTO messages (subject, msg_id, data, at) VALUES (?, ?, ?, ?)",
                     [(subject, m, d, now) for m, d in first.items()],
                 )
-                seqs = known | self._seqs(list(first))
+                # the write lock is held, so the batch's rows took consecutive positions
+                (last,) = self._db.execute("SELECT last_insert_rowid()").fetchone()
+                seqs = known | {m: int(last) - len(first) + 1 + i for i, m in enumerate(first)}
         except sqlite3.Error as exc:
             raise TransportError(f"cannot publish to {subject}: {exc}") from exc
         acks, fresh = [], set(first)
@@ -214,6 +216,17 @@ class _Consumer:
             )
         except sqlite3.Error as exc:
             raise TransportError(f"cannot ack {seq} for {self.durable}: {exc}") from exc
+
+    async def ack_many(self, messages: Sequence[Message]) -> None:
+        try:
+            with self._bus._db:
+                self._bus._db.execute("BEGIN")
+                self._bus._db.executemany(
+                    "DELETE FROM pending WHERE durable = ? AND seq = ?",
+                    [(self.durable, m.seq) for m in messages],
+                )
+        except sqlite3.Error as exc:
+            raise TransportError(f"cannot ack for {self.durable}: {exc}") from exc
 
     async def nak(self, seq: int) -> None:
         self._bus._db.execute(

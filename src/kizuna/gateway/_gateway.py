@@ -196,6 +196,7 @@ class Gateway:
         what passed in one commit. A message id met twice in the run is a replay, as it
         would be across runs."""
         at = self._clock.now()
+        stamp = at.isoformat()  # a run is received at one time
         tier = self._tiers.get(partner)
         verdicts, accepted = [], []
         for data in datas:
@@ -206,7 +207,7 @@ class Gateway:
                 env, item = v.work.envelope, v.work.item
                 self._pending.add(env.msg_id)
                 accepted.append(
-                    Received(env.msg_id, item.origin, item.uid, item.label, v.work.out, self._now())
+                    Received(env.msg_id, item.origin, item.uid, item.label, v.work.out, stamp)
                 )
         try:
             self.audit.flush()

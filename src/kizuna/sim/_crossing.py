@@ -81,8 +81,7 @@ class GatewayCrossing:
                 if verdict.released and verdict.work.item is not None:
                     # the item the guard judged, as the event its canonical bytes carry
                     accepted.append(dst.codec.event_of(verdict.work.item))
-            for m in msgs:
-                await m.ack()
+            await sub.ack_many(msgs)
         return accepted
 
     def figures(self) -> dict[str, float]:
