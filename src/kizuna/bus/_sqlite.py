@@ -218,6 +218,8 @@ class _Consumer:
             raise TransportError(f"cannot ack {seq} for {self.durable}: {exc}") from exc
 
     async def ack_many(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
         try:
             with self._bus._db:
                 self._bus._db.execute("BEGIN")

@@ -28,6 +28,8 @@ from kizuna.roadmap import Tier, load_catalogue
 
 __all__ = ["GatewayCrossing"]
 
+_BATCH = 512
+
 
 class _Side:
     def __init__(self, gw: Gateway, db: GatewayDb, bus: SqliteBus, codec: CotItemCodec) -> None:
@@ -76,13 +78,15 @@ class GatewayCrossing:
         await src.gw.offer([event_to_xml(e) for e in events], partner)
         sub = await src.bus.subscribe(subject("out", partner), durable=f"link-{partner}")
         accepted: list[Event] = []
-        while msgs := await sub.fetch(512):
+        while True:
+            msgs = await sub.fetch(_BATCH)
             for verdict in dst.gw.receive_batch([m.data for m in msgs], origin):
                 if verdict.released and verdict.work.item is not None:
                     # the item the guard judged, as the event its canonical bytes carry
                     accepted.append(dst.codec.event_of(verdict.work.item))
             await sub.ack_many(msgs)
-        return accepted
+            if len(msgs) < _BATCH:  # nothing else is on the bus: the offer was all published
+                return accepted
 
     def figures(self) -> dict[str, float]:
         """Released share each way and the reciprocity ratio, from the ledgers."""
