@@ -99,7 +99,7 @@ def test_a_label_with_categories_never_crosses() -> None:
     e = parse_event(cot())
     cat = Category("SAP", CategoryType.RESTRICTIVE, frozenset({"KESTREL"}))
     assert e.label is not None
-    with_cat = replace(e, label=replace(e.label, categories=frozenset({cat})))
+    with_cat = msgspec.structs.replace(e, label=replace(e.label, categories=frozenset({cat})))
     v = GUARD.run(Work(event_to_xml(with_cat), "JPN", Tier.T3, T))
     assert v.outcome is Outcome.DENY and v.reasons == (GuardReason.DENY_PARSE,)
     assert "categories" in v.error
@@ -135,10 +135,12 @@ def test_the_quick_read_of_a_known_detail_gives_exactly_the_full_reads_item(
 ) -> None:
     codec = CotItemCodec(home)
     if detail is not None:
-        first = replace(first, detail=detail)
+        first = msgspec.structs.replace(first, detail=detail)
     with contextlib.suppress(ParseError):
         codec.decode(event_to_xml(first))  # learns first's detail, if it reads at all
-    same_detail = replace(second, detail=first.detail, label=first.label, type=first.type)
+    same_detail = msgspec.structs.replace(
+        second, detail=first.detail, label=first.label, type=first.type
+    )
     for data in (event_to_xml(same_detail), mutate(event_to_xml(same_detail), edits)):
         quick = codec._quick(data)
         try:
@@ -156,7 +158,7 @@ def test_writing_an_item_whose_detail_was_written_before_gives_the_same_bytes(
 ) -> None:
     codec = CotItemCodec(home)
     if detail is not None:
-        first = replace(first, detail=detail)
+        first = msgspec.structs.replace(first, detail=detail)
     try:
         a = codec.decode(event_to_xml(first))
     except ParseError:

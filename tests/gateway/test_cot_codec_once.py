@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 
@@ -51,7 +52,9 @@ def read(codec: CotItemCodec, data: bytes) -> tuple[str, str, str, tuple[tuple[s
 def test_decode_gives_what_rereading_the_canonical_detail_gives(e: Event) -> None:
     if e.label is not None and e.label.categories:
         return
-    tagged = replace(e, detail=e.detail + '<__kizuna category="sensor" origin="JPN"/>')
+    tagged = msgspec.structs.replace(
+        e, detail=e.detail + '<__kizuna category="sensor" origin="JPN"/>'
+    )
     for ev in (e, tagged):
         data = event_to_xml(ev)
         assert read(CODEC, data) == reread(CODEC, data)

@@ -7,9 +7,9 @@ import itertools
 import os
 import resource
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from kizuna.cot import encode_message, event_to_xml, frame
@@ -241,7 +241,9 @@ async def test_burst_flood_sheds_slow_readers_and_loses_nothing(make_node: MakeN
     await asyncio.sleep(0.1)
     n = 5000
     pad = "<remarks>" + "x" * 4000 + "</remarks>"  # 20 MB in all: more than sockets hold
-    flood = b"".join(event_to_xml(replace(make_event(f"f{i}"), detail=pad)) for i in range(n))
+    flood = b"".join(
+        event_to_xml(msgspec.structs.replace(make_event(f"f{i}"), detail=pad)) for i in range(n)
+    )
     receiving = asyncio.create_task(reader.events(n, timeout=30))
     await pub.send(flood)  # the sleeper never reads
     got = await receiving

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import msgspec
 
 from kizuna.errors import ValidationError
 from kizuna.labels import Label
@@ -26,9 +27,13 @@ def _finite(value: float, name: str) -> None:
         raise ValidationError(f"must be a finite number, not {value!r}", field=name)
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
-    """WGS-84 position; ``ce``/``le`` are 1-sigma circular/linear errors in metres."""
+class Point(msgspec.Struct, frozen=True):
+    """WGS-84 position; ``ce``/``le`` are 1-sigma circular/linear errors in metres.
+
+    Point and Event are frozen msgspec structs rather than frozen dataclasses: a picture
+    makes one per track per exchange, and a struct is built in C (a frozen dataclass pays a
+    Python-level ``object.__setattr__`` per field). ``msgspec.structs.replace`` checks a
+    changed copy as the constructor does."""
 
     lat: float
     lon: float
@@ -68,8 +73,7 @@ def _check_text(value: str, name: str) -> None:
         raise ValidationError("contains a control character", field=name)
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(msgspec.Struct, frozen=True):
     """One CoT event.
 
     ``detail`` is the canonical XML of the detail's children except the label, which is

@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from dataclasses import replace
 from datetime import timedelta
 from functools import partial
+
+import msgspec
 
 from kizuna.clock import Clock, RealClock
 from kizuna.cop import DetectionTracking, Picture
@@ -316,7 +317,7 @@ class NodeServer:
             self.stats.drop(Drop.FUTURE_TIME, client.name, f"{event.uid}: {exc}")
             return None
         if event.label is None:
-            event = replace(event, label=default)
+            event = msgspec.structs.replace(event, label=default)
         decision = self.decider.decide(event.label, client.viewer, now)
         if not decision.permit:
             why = ", ".join(r.value for r in decision.reasons)

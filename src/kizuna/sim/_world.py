@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
+import msgspec
 import numpy as np
 import simpy
 from scipy.spatial import cKDTree
@@ -197,7 +198,7 @@ class World:
         """Tracks the partner was refused, written for release where their sensor allows."""
         label = self._tactical_label
         return [
-            replace(e, uid=f"{e.uid}-tac", label=label)
+            msgspec.structs.replace(e, uid=f"{e.uid}-tac", label=label)
             for e in offered
             if e.uid not in released and self.scenario.sensors[self._sensor_of(e.uid)].tactical
         ]
