@@ -16,18 +16,20 @@ from typing import cast
 
 __all__ = ["canonical_parts", "canonical_tree", "detail_tree", "element_count"]
 
-_V = r'[^"&<>\x00-\x1f\x7f]'  # an attribute value character needing no escape
-_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*"
-_N = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"  # the node's decimal number, as is
+# Possessive quantifiers: no token that follows a repeat can match what the repeat took, so
+# backtracking never finds another match, and the engine is told not to look for one.
+_V = r'[^"&<>\x00-\x1f\x7f]*+'  # an attribute value needing no escape
+_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*+"
+_N = r"[+-]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][+-]?\d{1,3})?+"  # the node's decimal number
 _EVENT = re.compile(
-    rf'<event version="2\.0" uid="({_V}*)" type="({_V}*)" time="({_V}*)" start="({_V}*)" '
-    rf'stale="({_V}*)" how="({_V}*)">'
+    rf'<event version="2\.0" uid="({_V})" type="({_V})" time="({_V})" start="({_V})" '
+    rf'stale="({_V})" how="({_V})">'
     rf'<point lat="({_N})" lon="({_N})" hae="({_N})" ce="({_N})" le="({_N})"/>'
-    rf'(?:<detail>((?:<{_NAME}(?: {_NAME}="{_V}*")*/>)*)</detail>)?</event>',
+    rf'(?:<detail>((?:<{_NAME}(?: {_NAME}="{_V}")*+/>)*+)</detail>)?</event>',
     re.ASCII,
 )
-_CHILD = re.compile(rf'<({_NAME})((?: {_NAME}="{_V}*")*)/>', re.ASCII)
-_ATTR = re.compile(rf' ({_NAME})="({_V}*)"', re.ASCII)
+_CHILD = re.compile(rf'<({_NAME})((?: {_NAME}="{_V}")*+)/>', re.ASCII)
+_ATTR = re.compile(rf' ({_NAME})="({_V})"', re.ASCII)
 _POINT = ("lat", "lon", "hae", "ce", "le")
 
 
