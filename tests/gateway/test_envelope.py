@@ -104,3 +104,78 @@ def test_an_envelope_whose_place_in_a_batch_is_impossible_is_refused_on_opening(
         wire["index"] = 0
     with pytest.raises(ParseError):
         open_envelope(msgspec.json.encode(wire))
+
+
+def _warm(batch: list[Envelope]) -> HeadCheck:
+    check = HeadCheck(RING.verify)
+    assert all(check(env) for env in batch)
+    return check
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"item": b"<item n='other'/>"},
+        {"msg_id": "m-forged"},
+        {"receiver": "GBR"},
+        {"audit_seq": 99},
+        {"index": 4},
+        {"index": 2},
+        {"size": 6},
+        {"size": 8},
+    ],
+    ids=lambda c: f"{next(iter(c))}={next(iter(c.values()))!r}",
+)
+def test_a_check_that_knows_the_batch_still_refuses_any_change(change: dict[str, object]) -> None:
+    batch = _batch(7)
+    bad = msgspec.structs.replace(batch[3], **change)  # type: ignore[arg-type]
+    assert not _warm(batch)(bad)
+
+
+def test_a_check_that_knows_the_batch_refuses_borrowed_and_bent_paths() -> None:
+    batch = _batch(8)
+    check = _warm(batch)
+    a, b = batch[2], batch[5]
+    for forged in (
+        msgspec.structs.replace(a, item=b.item, path=b.path),
+        msgspec.structs.replace(a, path=batch[3].path),
+        msgspec.structs.replace(a, path=a.path[:-1]),
+        msgspec.structs.replace(a, path=(*a.path, a.path[-1])),
+        msgspec.structs.replace(a, path=(a.path[0], *a.path)),
+    ):
+        assert not check(forged)
+    assert check(a)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=33),
+    st.data(),
+)
+def test_remembered_proofs_judge_exactly_as_a_fresh_check(n: int, data: st.DataObject) -> None:
+    batch = _batch(n)
+    order = data.draw(st.permutations(range(n)))
+    check = HeadCheck(RING.verify)
+    for i in order[: data.draw(st.integers(0, n))]:
+        assert check(batch[i])
+    env = batch[data.draw(st.integers(0, n - 1))]
+    donor = batch[data.draw(st.integers(0, n - 1))]
+    candidates = [
+        env,
+        msgspec.structs.replace(env, index=donor.index),
+        msgspec.structs.replace(env, path=donor.path),
+        msgspec.structs.replace(env, item=donor.item),
+        msgspec.structs.replace(env, audit_seq=donor.audit_seq),
+    ]
+    for cand in candidates:
+        assert check(cand) == HeadCheck(RING.verify)(cand)
+
+
+def test_the_memory_of_proofs_is_bounded_and_forgetting_only_costs_a_verification() -> None:
+    counting = _Counting()
+    check = HeadCheck(counting, nodes=40)
+    first, second = _batch(30), _batch(31)
+    assert all(check(env) for env in first) and all(check(env) for env in second)
+    assert check._nodes <= 40 + 2 * 31
+    assert all(check(env) for env in first)  # forgotten, so proven again at one verification
+    assert counting.calls == 3

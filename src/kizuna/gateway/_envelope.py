@@ -17,7 +17,7 @@ import msgspec
 
 from kizuna.errors import ParseError
 from kizuna.gateway._keys import KeyRing, Signer
-from kizuna.gateway._merkle import batch_paths, leaf_hash, root_from_path
+from kizuna.gateway._merkle import Place, batch_paths, leaf_hash, path_nodes, root_from_path
 
 __all__ = ["Envelope", "HeadCheck", "open_envelope", "seal", "seal_batch"]
 
@@ -83,25 +83,44 @@ _ENC = msgspec.json.Encoder()
 class HeadCheck:
     """Checks an envelope's signature, remembering the batch heads already verified so that
     the rest of a batch costs a few hashes. Only good heads are kept: a bad signature is
-    checked afresh every time, exactly as without the memory."""
+    checked afresh every time, exactly as without the memory.
 
-    def __init__(self, verify: Callable[[str, bytes, bytes], bool], keep: int = 1024) -> None:
+    For each good head it also keeps every subtree hash a verified path computed, by place.
+    A later envelope of that batch is walked up from its leaf only until it reaches a place
+    already proven under the signed root: it belongs to the batch if its hash there is the
+    proven one (anything else would need a SHA-256 collision), and fails if not."""
+
+    def __init__(
+        self, verify: Callable[[str, bytes, bytes], bool], keep: int = 1024, nodes: int = 1 << 18
+    ) -> None:
         self._verify = verify
-        self._keep = keep
-        self._good: set[tuple[str, bytes, bytes]] = set()
+        self._keep, self._max_nodes = keep, nodes  # heads, and subtree hashes over all heads
+        self._good: dict[tuple[str, bytes, int], dict[Place, bytes]] = {}
+        self._nodes = 0
 
     def __call__(self, env: Envelope) -> bool:
-        head = env.head()
-        if head is None or not env.signature:
+        if not env.signature:
             return False
-        key = (env.sender, env.signature, head)
-        if key in self._good:
+        key = (env.sender, env.signature, env.size)
+        proven = self._good.get(key)
+        nodes = path_nodes(env.index, env.size, leaf_hash(env.body()), env.path, proven)
+        if nodes is None:
+            return False
+        place, value = nodes[-1]
+        if proven is not None:  # the walk stopped at a proven place: the root, if no sooner
+            if proven[place] != value:
+                return False
+            before = len(proven)
+            proven.update(nodes)
+            self._nodes += len(proven) - before
             return True
-        if not self._verify(env.sender, env.signature, head):
+        if not self._verify(env.sender, env.signature, _head(env.sender, env.size, value)):
             return False
-        if len(self._good) >= self._keep:
+        if len(self._good) >= self._keep or self._nodes >= self._max_nodes:
             self._good.clear()
-        self._good.add(key)
+            self._nodes = 0
+        self._good[key] = dict(nodes)
+        self._nodes += len(nodes)
         return True
 
 

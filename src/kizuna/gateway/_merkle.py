@@ -8,7 +8,7 @@ never change once complete.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from hashlib import sha256
 
 __all__ = [
@@ -16,6 +16,8 @@ __all__ = [
     "batch_paths",
     "leaf_hash",
     "node_hash",
+    "path_length",
+    "path_nodes",
     "root_from_path",
     "verify_consistency",
     "verify_inclusion",
@@ -153,15 +155,42 @@ def batch_paths(leaves: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
     return level[0], paths
 
 
-def root_from_path(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes | None:
-    """The root an audit path leads to from a leaf (RFC 9162 section 2.1.3.2), or None when
-    the path cannot belong to leaf ``index`` of a tree of ``size``."""
+Place = tuple[int, int]  # (index at its level, last index at that level): one subtree
+
+
+def path_length(index: int, size: int) -> int | None:
+    """How many hashes the audit path of leaf ``index`` in a tree of ``size`` holds; None
+    when there is no such leaf."""
     if not 0 <= index < size:
         return None
+    fn, sn, n = index, size - 1, 0
+    while sn:
+        if fn & 1 or fn == sn:
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        n += 1
+        fn >>= 1
+        sn >>= 1
+    return n
+
+
+def path_nodes(
+    index: int,
+    size: int,
+    leaf: bytes,
+    proof: Sequence[bytes],
+    known: Mapping[Place, bytes] | None = None,
+) -> list[tuple[Place, bytes]] | None:
+    """The subtree hashes an audit path computes from a leaf, by place, ending with the root
+    at (0, 0) (RFC 9162 section 2.1.3.2); None when the path cannot belong to leaf ``index``
+    of a tree of ``size``. With ``known``, the walk stops at the first place it holds: the
+    last node is then that place as this path computes it."""
+    if path_length(index, size) != len(proof):
+        return None
     fn, sn, r = index, size - 1, leaf
+    out = [((fn, sn), r)]
     for p in proof:
-        if sn == 0:
-            return None
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
             while not fn & 1 and fn != 0:
@@ -171,7 +200,17 @@ def root_from_path(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -
             r = node_hash(r, p)
         fn >>= 1
         sn >>= 1
-    return r if sn == 0 else None
+        out.append(((fn, sn), r))
+        if known is not None and (fn, sn) in known:
+            break
+    return out
+
+
+def root_from_path(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes | None:
+    """The root an audit path leads to from a leaf (RFC 9162 section 2.1.3.2), or None when
+    the path cannot belong to leaf ``index`` of a tree of ``size``."""
+    nodes = path_nodes(index, size, leaf, proof)
+    return None if nodes is None else nodes[-1][1]
 
 
 def verify_inclusion(
