@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 
 from kizuna.cot import CotPolicy, Event, event_to_xml, parse_event
+from kizuna.cot._xmlcodec import label_xml, write_event
 from kizuna.errors import ParseError, ValidationError
-from kizuna.labels import Label
+from kizuna.labels import Label, default_table
 
 from ._strategies import STANAG, events
 
@@ -178,3 +179,20 @@ def test_decimal_numbers_with_exponents_are_numbers() -> None:
     e = parse_event(make('lat="1.5e1" lon="-2E-3" hae=".5"'))
     assert (e.point.lat, e.point.lon, e.point.hae) == (15.0, -0.002, 0.5)
     assert not math.isnan(e.point.ce)
+
+
+@given(events())
+@settings(max_examples=60, deadline=None)
+def test_a_label_is_written_the_same_whether_remembered_or_not(e: Event) -> None:
+    table = default_table()
+    inner = (label_xml(e.label, table) if e.label is not None else "") + e.detail
+    extra = "".join(
+        f' {n}="{v}"' for n, v in (("access", e.access), ("qos", e.qos), ("opex", e.opex)) if v
+    )
+    if any(c in extra for c in '&<>"\t\n\r'):
+        return  # the escaping of these is another test's business
+    written = write_event(
+        e.uid, e.type, e.how, e.point,
+        time=e.time, start=e.start, stale=e.stale, inner=inner, extra=extra,
+    )  # fmt: skip
+    assert event_to_xml(e) == event_to_xml(e) == event_to_xml(e, table) == written

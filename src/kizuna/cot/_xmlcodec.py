@@ -271,17 +271,29 @@ def label_xml(label: Label, table: PolicyTable) -> str:
     return canonical(label_to_element(label, table))
 
 
+# Labels repeat (a sensor's tracks share one) and are frozen values: under the shipped table,
+# each one's XML is written once.
+@lru_cache(maxsize=1024)
+def _default_label_xml(label: Label) -> str:
+    return label_xml(label, default_table())
+
+
 def event_to_xml(event: Event, table: PolicyTable | None = None) -> bytes:
     """The canonical XML form: fixed attribute order, shortest round-trip numbers."""
     e = event
-    extra = "".join(
-        f' {n}="{attr(v)}"'
-        for n, v in (("access", e.access), ("qos", e.qos), ("opex", e.opex))
-        if v
-    )
+    extra = ""
+    if e.access or e.qos or e.opex:
+        extra = "".join(
+            f' {n}="{attr(v)}"'
+            for n, v in (("access", e.access), ("qos", e.qos), ("opex", e.opex))
+            if v
+        )
     inner = e.detail
     if e.label is not None:
-        inner = label_xml(e.label, table or default_table()) + inner
+        if table is None or table is default_table():
+            inner = _default_label_xml(e.label) + inner
+        else:
+            inner = label_xml(e.label, table) + inner
     return write_event(
         e.uid, e.type, e.how, e.point,
         time=e.time, start=e.start, stale=e.stale, inner=inner, extra=extra,
