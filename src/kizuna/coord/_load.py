@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 import yaml
 
+from kizuna._yaml import safe_load
 from kizuna.coord import _sections as sec
 from kizuna.coord._arch import Architecture
 from kizuna.coord._dist import parse_distribution, parse_duration
@@ -70,7 +71,7 @@ def load_architecture(name_or_path: str | Path) -> Architecture:
 
 def parse_architecture(text: str, *, source: str = "<yaml>") -> Architecture:
     try:
-        doc = yaml.safe_load(text)
+        doc = safe_load(text)
     except yaml.YAMLError as exc:
         raise ArchitectureError(source, [f"not valid YAML: {exc}"]) from exc
     if not isinstance(doc, dict):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from kizuna._yaml import safe_load
 from kizuna.errors import ConfigError
 from kizuna.identity._model import Principal, PrincipalKind, VettingRecord
 from kizuna.labels import Clearance, ClearanceStatus
@@ -142,7 +143,7 @@ def load_registry(path: Path) -> Registry:
         if path.suffix == ".toml":
             data: object = tomllib.loads(text)
         elif path.suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
+            data = safe_load(text)
         else:
             raise ConfigError(f"{path}: a registry is .toml or .yaml", field="registry")
     except (OSError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from kizuna._yaml import safe_load
 from kizuna.coord import Architecture
 from kizuna.errors import KizunaError
 from kizuna.labels import parse_banner
@@ -186,7 +187,7 @@ def load_scenario(path: Path | None = None) -> Scenario:
             raise ScenarioError(str(path), [("<file>", str(exc))]) from exc
         source = str(path)
     try:
-        doc = yaml.safe_load(text)
+        doc = safe_load(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(source, [("<yaml>", str(exc).replace("\n", " "))]) from exc
     return parse_scenario(doc, source)

@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 import yaml
 
+from kizuna._yaml import safe_load
 from kizuna.errors import ConfigError, ParseError
 from kizuna.sustain._model import (
     Component,
@@ -31,7 +32,7 @@ def shipped_text(name: str) -> str:
 
 def read_yaml(text: str, what: str) -> object:
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError as exc:
         raise ParseError(f"{what} is not valid YAML: {exc}") from exc
 
