@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 __all__ = ["Grid"]
 
 _M_PER_DEG = 111_320.0
@@ -23,3 +25,8 @@ class Grid:
     def to_xy(self, lat: float, lon: float) -> tuple[float, float]:
         dlon = (lon - self.lon0 + 180.0) % 360.0 - 180.0
         return dlon * _M_PER_DEG * self._cos, (lat - self.lat0) * _M_PER_DEG
+
+    def to_xy_many(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """``to_xy`` for arrays of positions, as an (n, 2) array."""
+        dlon = (lon - self.lon0 + 180.0) % 360.0 - 180.0
+        return np.stack((dlon * _M_PER_DEG * self._cos, (lat - self.lat0) * _M_PER_DEG), axis=1)

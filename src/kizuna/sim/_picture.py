@@ -94,7 +94,10 @@ class NationalPicture:
         items = self.picture.view(self.viewer)
         if not items:
             return np.zeros((0, 2)), []
-        xy = np.array([self.grid.to_xy(r.event.point.lat, r.event.point.lon) for r in items])
+        points = [r.event.point for r in items]
+        lat = np.fromiter((p.lat for p in points), dtype=np.float64, count=len(points))
+        lon = np.fromiter((p.lon for p in points), dtype=np.float64, count=len(points))
+        xy = self.grid.to_xy_many(lat, lon)
         return xy, items
 
     def score(self, truth: np.ndarray, associate_m: float, xy: np.ndarray | None = None) -> None:
