@@ -3,6 +3,7 @@ cross to the partner through a ``Crossing`` (the gateways), and are scored again
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -58,7 +59,7 @@ def tracks_to_events(group: TrackGroup, grid: Grid, clock: Clock, stale_s: float
         strict=True,
     ):
         lat, lon = grid.to_latlon(x, y)
-        ce = float(np.sqrt(max(pxx, 0.0) + max(pyy, 0.0)))
+        ce = math.sqrt(max(pxx, 0.0) + max(pyy, 0.0))
         out.append(
             Event(
                 uid=f"{group.key}-{tid}",
