@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pymerkle import InmemoryTree
 
 from kizuna.gateway import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
-from kizuna.gateway._merkle import batch_paths
+from kizuna.gateway._merkle import batch_paths, path_length, path_nodes, root_from_path
 
 # The test leaves and roots used by the Certificate Transparency implementations.
 CT_LEAVES = [
@@ -112,3 +112,15 @@ def test_batch_paths_are_the_trees_root_and_audit_paths(n: int) -> None:
     root, paths = batch_paths(leaves)
     assert root == tree.root()
     assert paths == [tree.inclusion_proof(i) for i in range(n)]
+
+
+def test_a_path_has_the_length_its_place_in_the_tree_needs() -> None:
+    for size in range(1, 70):
+        leaves = [leaf_hash(b"%d" % i) for i in range(size)]
+        root, paths = batch_paths(leaves)
+        for i, path in enumerate(paths):
+            assert path_length(i, size) == len(path)
+            nodes = path_nodes(i, size, leaves[i], path)
+            assert nodes is not None and nodes[-1] == ((0, 0), root)
+            assert root_from_path(i, size, leaves[i], path) == root
+        assert path_length(size, size) is None and path_length(-1, size) is None

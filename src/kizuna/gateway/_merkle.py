@@ -9,6 +9,7 @@ never change once complete.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from hashlib import sha256
 
 __all__ = [
@@ -158,6 +159,7 @@ def batch_paths(leaves: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
 Place = tuple[int, int]  # (index at its level, last index at that level): one subtree
 
 
+@lru_cache(maxsize=8192)  # a receiver asks it for every envelope of every batch
 def path_length(index: int, size: int) -> int | None:
     """How many hashes the audit path of leaf ``index`` in a tree of ``size`` holds; None
     when there is no such leaf."""
