@@ -11,9 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kizuna.cot import Event, event_to_xml, parse_event
+from kizuna.cot import Event, Point, event_to_xml, parse_event
 from kizuna.errors import ParseError
-from kizuna.gateway import CotItemCodec, GuardReason, Outcome, Work, category_of, load_rules
+from kizuna.gateway import (
+    CotItemCodec,
+    GuardReason,
+    Item,
+    Outcome,
+    Work,
+    category_of,
+    load_rules,
+)
 from kizuna.gateway import outbound_guard as make_guard
 from kizuna.labels import Category, CategoryType, Decider, parse_banner
 from kizuna.roadmap import Tier, load_catalogue
@@ -142,12 +150,14 @@ def test_the_quick_read_of_a_known_detail_gives_exactly_the_full_reads_item(
         second, detail=first.detail, label=first.label, type=first.type
     )
     for data in (event_to_xml(same_detail), mutate(event_to_xml(same_detail), edits)):
-        quick = codec._quick(data)
         try:
-            full = codec._decode(data)
-        except ParseError:
-            assert quick is None
-            continue
+            full: Item | str = codec._decode(data)
+        except ParseError as exc:
+            full = str(exc)
+        try:  # a detail it has not seen is read the full way, refusal and all
+            quick: Item | str | None = codec._quick(data)
+        except ParseError as exc:
+            quick = str(exc)
         assert quick is None or quick == full
 
 
@@ -173,3 +183,16 @@ def test_writing_an_item_whose_detail_was_written_before_gives_the_same_bytes(
     for bad in ({"lat": float("nan")}, {"type": 'a" x="'}, {"time": b.time.astimezone(JST)}):
         with pytest.raises(ParseError):  # the remembered way checks what an event would
             codec.encode(msgspec.structs.replace(b, **bad))  # type: ignore[arg-type]
+
+
+def test_an_unknown_detail_is_refused_by_the_quick_read_as_by_the_full_one() -> None:
+    codec = CotItemCodec("USA")
+    e = Event("trk-1", "a-h-S", T, T, T, Point(26.2, 127.6), label=parse_banner("SECRET//NOFORN"))
+    known = event_to_xml(e)
+    codec.decode(known)  # its detail is remembered
+    bad = known.replace(b'banner="SECRET', b'banner="ECRET')
+    with pytest.raises(ParseError) as full:
+        codec._decode(bad)
+    with pytest.raises(ParseError) as quick:
+        codec._quick(bad)
+    assert str(quick.value) == str(full.value)
