@@ -89,9 +89,11 @@ class Forces:
             idx = np.flatnonzero(turning)
             self.vel[idx] = self._course(self._rng.uniform(0, 2 * np.pi, idx.size), idx)
         self.pos += self.vel * dt
-        out = (self.pos < self._lo) | (self.pos > self._hi)
-        self.vel[out] *= -1.0  # turn back at the edge of the area of operations
-        np.clip(self.pos, self._lo, self._hi, out=self.pos)
+        out = self.pos < self._lo
+        out |= self.pos > self._hi
+        np.negative(self.vel, out=self.vel, where=out)  # turn back at the edge of the area
+        # np.clip's result, without its Python wrapper: positions are never NaN.
+        np.minimum(np.maximum(self.pos, self._lo, out=self.pos), self._hi, out=self.pos)
         due = self._switch_at <= self.time
         if due.any():
             idx = np.flatnonzero(due)
