@@ -27,9 +27,11 @@ __all__ = [
     "SMALL_MAX",
     "candidate_pairs",
     "gate_2d",
+    "gate_pairs",
     "gnn_assign",
     "gnn_assign_dense",
     "mahalanobis_sq",
+    "near_pairs",
 ]
 
 _BIG = 1e12
@@ -60,11 +62,19 @@ def candidate_pairs(
 
 
 def gate_2d(
-    pos: FloatArray, ppos: FloatArray, z: FloatArray, r_var: FloatArray, *, gate: float
+    pos: FloatArray,
+    ppos: FloatArray,
+    z: FloatArray,
+    r_var: FloatArray,
+    *,
+    gate: float,
+    r_max: FloatArray | None = None,
 ) -> tuple[BoolArray, FloatArray]:
     """Which (track, detection) pairs pass the gate, and their squared Mahalanobis distances,
     as (n, m) arrays: for 2-D tracks at ``pos`` (n, 2) with position covariances ``ppos``
-    (n, 2, 2) and detections ``z`` (m, 2) of variance ``r_var`` (m,).
+    (n, 2, 2) and detections ``z`` (m, 2) of variance ``r_var`` (m,). ``r_max`` (n,), if
+    given, is the largest variance each track's circle allows for instead of ``r_var``'s
+    largest: the largest of its own tracker's scan, when several are gated on one table.
 
     The costs come from exactly the floating-point steps of ``inv_sym`` and
     ``mahalanobis_sq`` on gathered pairs, so they agree to the bit; the pairs kept are those
@@ -94,13 +104,68 @@ def gate_2d(
     cost += term
     # The circle holds every gate ellipse with room to spare (λmax(S) < trace(P) + 2·σmax²),
     # so a pair on its rim is far outside the gate: the rim's rounding cannot matter.
-    spread = (p00 + p11) + 2.0 * float(np.maximum.reduce(r_var))
+    widest = float(np.maximum.reduce(r_var)) if r_max is None else r_max[:, None]
+    spread = (p00 + p11) + 2.0 * widest
     np.multiply(nu0, nu0, out=nu0)
     np.multiply(nu1, nu1, out=nu1)
     nu0 += nu1
     keep = nu0 <= gate * spread
     keep &= cost < gate
     return keep, cost
+
+
+def near_pairs(
+    tracks: FloatArray, dets: FloatArray, *, gate: float, same: BoolArray | None = None
+) -> tuple[IntArray, IntArray]:
+    """The (track, detection) pairs inside each track's circle, ``gate_2d``'s first test
+    to the bit, row by row as ``np.nonzero`` lists them; ``same`` (n, m), if given, masks
+    pairs out. ``tracks`` (n, 6) holds each track's x, y, Pxx, Pxy, Pyy and circle radius²
+    over the gate (``Pxx + Pyy + 2·r_max``, r_max the widest variance of its scan);
+    ``dets`` (m, 3) each detection's x, y and variance.
+
+    The circle is cheap and lets through a few pairs a track, so only those are scored.
+    """
+    nu0 = dets[:, 0] - tracks[:, 0, None]
+    nu1 = dets[:, 1] - tracks[:, 1, None]
+    np.multiply(nu0, nu0, out=nu0)
+    np.multiply(nu1, nu1, out=nu1)
+    nu0 += nu1
+    near = nu0 <= gate * tracks[:, 5, None]
+    if same is not None:
+        near &= same
+    rows, cols = near.nonzero()
+    return rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
+
+
+def gate_pairs(
+    tracks: FloatArray, dets: FloatArray, rows: IntArray, cols: IntArray, *, gate: float
+) -> tuple[BoolArray, FloatArray]:
+    """Which of the pairs ``near_pairs`` gave pass the gate, and their squared Mahalanobis
+    distances, through ``gate_2d``'s floating-point steps in its order: the same bits."""
+    t = tracks[rows]
+    dz = dets[cols]
+    p00, p01, p11, r_var = t[:, 2], t[:, 3], t[:, 4], dz[:, 2]
+    a = p00 + r_var
+    d = p11 + r_var
+    det = a * d
+    det -= p01 * p01
+    i01 = -p01 / det
+    i00 = np.divide(d, det, out=d)
+    i11 = np.divide(a, det, out=a)
+    nu0 = dz[:, 0] - t[:, 0]
+    nu1 = dz[:, 1] - t[:, 1]
+    cost = nu0 * i00
+    cost *= nu0
+    term = np.multiply(nu0, i01, out=det)
+    term *= nu1
+    cost += term
+    np.multiply(nu1, i01, out=term)
+    term *= nu0
+    cost += term
+    np.multiply(nu1, i11, out=term)
+    term *= nu1
+    cost += term
+    return cost < gate, cost
 
 
 def gnn_assign_dense(

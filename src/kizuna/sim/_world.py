@@ -18,7 +18,7 @@ from kizuna.coord import Architecture, CoordinationCell, Nomination, Stage
 from kizuna.cop import Picture
 from kizuna.cot import Event, Point
 from kizuna.errors import KizunaError
-from kizuna.fusion import Tracker, TrackerConfig
+from kizuna.fusion import Tracker, TrackerConfig, step_together
 from kizuna.labels import Clearance, ClearanceStatus, Decider, Viewer, parse_banner
 from kizuna.sim._clock import SimClock
 from kizuna.sim._forces import Forces
@@ -146,11 +146,26 @@ class World:
             yield self.env.timeout(step)
             self.forces.advance(step)
             now = float(self.env.now)
-            for sid, spec in self.sensors.items():
-                if now - self._last_look[sid] >= spec.revisit_s - 1e-9:
-                    self._last_look[sid] = now
-                    dets = observe(spec, self.forces, self._sense_rng, self.box, self._sees[sid])
-                    self.groups[sid].tracks = self._trackers[sid].step(now, dets).tracks
+            due = [
+                sid
+                for sid, spec in self.sensors.items()
+                if now - self._last_look[sid] >= spec.revisit_s - 1e-9
+            ]
+            if not due:
+                continue
+            # Looks draw from one stream in sensor order; the trackers of sensors that look
+            # at the same instant then step together, as each would alone.
+            scans = []
+            for sid in due:
+                self._last_look[sid] = now
+                scans.append(
+                    observe(
+                        self.sensors[sid], self.forces, self._sense_rng, self.box, self._sees[sid]
+                    )
+                )
+            stepped = step_together([self._trackers[sid] for sid in due], now, scans)
+            for sid, result in zip(due, stepped, strict=True):
+                self.groups[sid].tracks = result.tracks
 
     def _exchange(self) -> simpy.events.ProcessGenerator:
         every = self.scenario.picture_s

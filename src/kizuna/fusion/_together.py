@@ -1,0 +1,202 @@
+"""Several trackers stepped at one instant in one set of array operations.
+
+Sensors that look at the same instant each feed their own tracker; stepping those trackers
+one after another pays numpy's fixed cost per call once per tracker, on arrays of a few
+dozen rows. ``step_together`` stacks their tracks and detections instead: every pair is
+scored on one table whose pairs across trackers are masked out, so association sees each
+tracker's own table, and updates, births and bookkeeping run once on the stacked rows.
+
+Every row goes through exactly the floating-point steps it would go through alone, so each
+tracker ends with the same tracks to the bit. Two steps stay per tracker because their
+result depends on how many rows are computed together: the state prediction ``x @ Fᵀ``, a
+BLAS matrix product whose last bits follow the row count. A tracker whose
+scan needs anything but the usual route -- rows to reject, a late or non-finite time, an
+empty or large scan, a 3-D model, several sensors in one scan -- steps alone, the way
+``Tracker.step`` takes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from kizuna.errors import ValidationError
+from kizuna.fusion._assoc import gate_pairs, gnn_assign, near_pairs
+from kizuna.fusion._kalman import update
+from kizuna.fusion._tracker import ScanResult, Tracker, book, born
+from kizuna.fusion._types import BoolArray, Detections, FloatArray, IntArray, Rejects, TrackTable
+
+__all__ = ["step_together"]
+
+
+def step_together(
+    trackers: Sequence[Tracker], time: float, scans: Sequence[Detections]
+) -> list[ScanResult]:
+    """``[t.step(time, d) for t, d in zip(trackers, scans)]``, with the same results and the
+    same tracker states afterwards, in fewer array operations. A scan ``step`` would refuse
+    (positions of the wrong dimension) refuses the whole call before any tracker steps."""
+    if len(trackers) != len(scans):
+        raise ValidationError("need one scan per tracker", field="scans")
+    for t, d in zip(trackers, scans, strict=True):
+        if len(d) and d.z.shape[1] != t.model.dim:
+            raise ValidationError(f"positions must have {t.model.dim} columns", field="z")
+    if len({id(t) for t in trackers}) != len(trackers):  # a tracker twice: one scan at a time
+        return [t.step(time, d) for t, d in zip(trackers, scans, strict=True)]
+    usual = [t._batchable(time, d) for t, d in zip(trackers, scans, strict=True)]
+    lead = next((t for t, ok in zip(trackers, usual, strict=True) if ok), None)
+    group = [
+        i
+        for i, (t, ok) in enumerate(zip(trackers, usual, strict=True))
+        if ok and lead is not None and _same_rules(t, lead)
+    ]
+    results: dict[int, ScanResult] = {}
+    if len(group) >= 2:
+        stepped = _step_group([trackers[i] for i in group], time, [scans[i] for i in group])
+        results.update(zip(group, stepped, strict=True))
+    return [
+        results[i] if i in results else t.step(time, d)
+        for i, (t, d) in enumerate(zip(trackers, scans, strict=True))
+    ]
+
+
+def _same_rules(a: Tracker, b: Tracker) -> bool:
+    """Whether two trackers associate and confirm alike, so one table and one booking serve
+    both. Their sensors, track limits and deletion variances may differ."""
+    ca, cb = a.config, b.config
+    rules = ("gate", "confirm_m", "confirm_n", "max_misses", "init_speed_sigma")
+    return a._small_max == b._small_max and all(getattr(ca, f) == getattr(cb, f) for f in rules)
+
+
+def _step_group(group: list[Tracker], time: float, scans: list[Detections]) -> list[ScanResult]:
+    for t in group:
+        t._predict(time)  # x @ Fᵀ's last bits depend on its row count: one tracker at a time
+    k = len(group)
+    states = [t._state() for t in group]
+    x = np.concatenate([s[0] for s in states])
+    p = np.concatenate([s[1] for s in states])
+    conf = np.concatenate([s[6] for s in states])
+    z = np.concatenate([d.z for d in scans])
+    sigma = np.concatenate([d.sigma for d in scans])
+    r_var = sigma**2
+    ns = [len(t) for t in group]
+    ms = [len(d) for d in scans]
+    # Each tracker's circle allows for its own scan's widest variance, as alone.
+    widest = np.repeat([float(np.maximum.reduce(d.sigma**2)) for d in scans], ns)
+    tracks = np.empty((x.shape[0], 6))
+    tracks[:, :2] = x[:, :2]
+    tracks[:, 2] = p[:, 0, 0]
+    tracks[:, 3] = p[:, 0, 1]
+    tracks[:, 4] = p[:, 1, 1]
+    tracks[:, 5] = (tracks[:, 2] + tracks[:, 4]) + 2.0 * widest
+    dets = np.empty((z.shape[0], 3))
+    dets[:, :2] = z
+    dets[:, 2] = r_var
+    at = np.arange(k)
+    col_of = np.repeat(at, ms)
+    same = np.equal.outer(np.repeat(at, ns), col_of)  # pairs across trackers never count
+    gate = group[0].config.gate
+    rows, cols = near_pairs(tracks, dets, gate=gate, same=same)
+    keep, cost = gate_pairs(tracks, dets, rows, cols, gate=gate)
+    edges = (rows[keep], cols[keep], cost[keep])
+    ti, dk, free = _match_pairs(conf, z.shape[0], edges, gate, group[0]._small_max * k)
+    hit = np.zeros(x.shape[0], dtype=bool)
+    if ti.size:
+        x[ti], p[ti] = update(x[ti], p[ti], z[dk], r_var[dk])
+        hit[ti] = True
+    return _book_group(group, time, (x, p, conf, hit), (z[free], sigma[free], col_of[free]))
+
+
+def _match_pairs(
+    conf: BoolArray,
+    m: int,
+    edges: tuple[IntArray, IntArray, FloatArray],
+    gate: float,
+    small: int,
+) -> tuple[IntArray, IntArray, BoolArray]:
+    """``match_dense`` over the gated pairs as a list: confirmed tracks choose first, then
+    tentative ones among the detections left."""
+    rows, cols, cost = edges
+    n = conf.size
+    free = np.ones(m, dtype=bool)
+    first = conf[rows]
+    ti, dk = gnn_assign(
+        n, m, rows[first], cols[first], cost[first], miss_cost=gate, small_max=small
+    )
+    free[dk] = False
+    second = ~first
+    second &= free[cols]
+    mt, md = gnn_assign(
+        n, m, rows[second], cols[second], cost[second], miss_cost=gate, small_max=small
+    )
+    if mt.size:
+        ti = np.concatenate([ti, mt])
+        dk = np.concatenate([dk, md])
+        free[md] = False
+    return ti, dk, free
+
+
+def _book_group(
+    group: list[Tracker],
+    time: float,
+    rows: tuple[FloatArray, FloatArray, BoolArray, BoolArray],
+    births: tuple[FloatArray, FloatArray, IntArray],
+) -> list[ScanResult]:
+    """Births, then hits and misses booked, tracks confirmed and deleted, on stacked rows;
+    then each tracker takes its own rows back."""
+    x, p, was, hit = rows
+    bz, bsigma, born_of = births
+    k, n_b = len(group), bz.shape[0]
+    cfg = group[0].config
+    states = [t._state() for t in group]
+    ns = [s[0].shape[0] for s in states]
+    nb = np.bincount(born_of, minlength=k)
+    next_ids = np.array([t._next_id for t in group], dtype=np.int64)
+    # A tracker's newborns count on from its own next id, in the order of its detections.
+    b_ids = np.arange(n_b, dtype=np.int64) + np.repeat(next_ids - (np.cumsum(nb) - nb), nb)
+    bx, bp = born(bz, bsigma, 2, cfg.init_speed_sigma)
+    # Each tracker's rows, then its newborns, tracker after tracker: the order alone gives.
+    old_of = np.repeat(np.arange(k), ns)
+    order = np.argsort(np.concatenate([2 * old_of, 2 * born_of + 1]), kind="stable")
+    grp = np.concatenate([old_of, born_of])[order]
+    x = np.concatenate([x, bx])[order]
+    p = np.concatenate([p, bp])[order]
+    ids = np.concatenate([*(s[2] for s in states), b_ids])[order]
+    hist = np.concatenate([*(s[3] for s in states), np.zeros((n_b, cfg.confirm_n), bool)])
+    age = np.concatenate([*(s[4] for s in states), np.zeros(n_b, np.int64)])[order]
+    misses = np.concatenate([*(s[5] for s in states), np.zeros(n_b, np.int64)])[order]
+    was = np.concatenate([was, np.zeros(n_b, bool)])[order]
+    hit = np.concatenate([hit, np.ones(n_b, bool)])[order]
+    hist = hist[order]
+    limits = [t.config.max_position_var for t in group]
+    max_var = limits[0] if len(set(limits)) == 1 else np.array(limits)[grp]
+    confirmed, drop = book((hist, age, misses), was, hit, x, p, cfg=cfg, max_var=max_var)
+    gone = drop & was
+    fresh = confirmed & ~(was | drop)
+    deleted = _split(ids[gone], grp[gone], k)
+    newly = _split(ids[fresh], grp[fresh], k)
+    if np.logical_or.reduce(drop):
+        keep = ~drop
+        x, p, ids, hist = x[keep], p[keep], ids[keep], hist[keep]
+        age, misses, confirmed, grp = age[keep], misses[keep], confirmed[keep], grp[keep]
+    cg = grp[confirmed]
+    shown = (ids[confirmed], x[confirmed], p[confirmed])
+    ends = np.searchsorted(grp, np.arange(1, k + 1)).tolist()
+    c_ends = np.searchsorted(cg, np.arange(1, k + 1)).tolist()
+    out = []
+    a = ca = 0
+    for i, t in enumerate(group):
+        b, cb = ends[i], c_ends[i]
+        t._restore(
+            int(next_ids[i] + nb[i]),
+            (x[a:b], p[a:b], ids[a:b], hist[a:b], age[a:b], misses[a:b], confirmed[a:b]),
+        )
+        tracks = TrackTable(time, shown[0][ca:cb], shown[1][ca:cb], shown[2][ca:cb])
+        out.append(ScanResult(tracks, newly[i], deleted[i], Rejects()))
+        a, ca = b, cb
+    return out
+
+
+def _split(values: IntArray, owner: IntArray, k: int) -> list[IntArray]:
+    """``values`` cut by ``owner`` (sorted, 0..k-1) into one array per tracker."""
+    return list(np.split(values, np.searchsorted(owner, np.arange(1, k))))
