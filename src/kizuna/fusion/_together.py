@@ -17,13 +17,16 @@ empty or large scan, a 3-D model, several sensors in one scan -- steps alone, th
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from kizuna.errors import ValidationError
 from kizuna.fusion._assoc import gate_pairs, gnn_assign, near_pairs
-from kizuna.fusion._kalman import update
+from kizuna.fusion._kalman import predict_cov, update
 from kizuna.fusion._tracker import ScanResult, Tracker, book, born
 from kizuna.fusion._types import BoolArray, Detections, FloatArray, IntArray, Rejects, TrackTable
 
@@ -69,12 +72,25 @@ def _same_rules(a: Tracker, b: Tracker) -> bool:
 
 
 def _step_group(group: list[Tracker], time: float, scans: list[Detections]) -> list[ScanResult]:
-    for t in group:
-        t._predict(time)  # x @ Fᵀ's last bits depend on its row count: one tracker at a time
+    # x @ Fᵀ's last bits depend on its row count: states are predicted tracker by tracker,
+    # covariances (one product per matrix) all at once when the trackers share F and Q.
+    fqs = [t._predict_state(time) for t in group]
     k = len(group)
     states = [t._state() for t in group]
     x = np.concatenate([s[0] for s in states])
-    p = np.concatenate([s[1] for s in states])
+    lead = fqs[0]
+    if lead is not None and all(
+        fq is not None and fq[0] == lead[0] and t.model == group[0].model
+        for fq, t in zip(fqs, group, strict=True)
+    ):
+        p = predict_cov(np.concatenate([s[1] for s in states]), lead[1], lead[2])
+    else:
+        p = np.concatenate(
+            [
+                s[1] if fq is None else predict_cov(s[1], fq[1], fq[2])
+                for s, fq in zip(states, fqs, strict=True)
+            ]
+        )
     conf = np.concatenate([s[6] for s in states])
     z = np.concatenate([d.z for d in scans])
     sigma = np.concatenate([d.sigma for d in scans])
@@ -104,7 +120,9 @@ def _step_group(group: list[Tracker], time: float, scans: list[Detections]) -> l
     if ti.size:
         x[ti], p[ti] = update(x[ti], p[ti], z[dk], r_var[dk])
         hit[ti] = True
-    return _book_group(group, time, (x, p, conf, hit), (z[free], sigma[free], col_of[free]))
+    starts = np.cumsum([0, *ms[:-1]], dtype=np.int64)
+    nb = np.add.reduceat(free, starts).tolist()  # a tracker's newborns; every scan has a row
+    return _book_group(group, time, (x, p, conf, hit), (z[free], sigma[free], nb))
 
 
 def _match_pairs(
@@ -140,36 +158,38 @@ def _book_group(
     group: list[Tracker],
     time: float,
     rows: tuple[FloatArray, FloatArray, BoolArray, BoolArray],
-    births: tuple[FloatArray, FloatArray, IntArray],
+    births: tuple[FloatArray, FloatArray, list[int]],
 ) -> list[ScanResult]:
     """Births, then hits and misses booked, tracks confirmed and deleted, on stacked rows;
     then each tracker takes its own rows back."""
     x, p, was, hit = rows
-    bz, bsigma, born_of = births
+    bz, bsigma, nb = births
     k, n_b = len(group), bz.shape[0]
     cfg = group[0].config
     states = [t._state() for t in group]
     ns = [s[0].shape[0] for s in states]
-    nb = np.bincount(born_of, minlength=k)
-    next_ids = np.array([t._next_id for t in group], dtype=np.int64)
-    # A tracker's newborns count on from its own next id, in the order of its detections.
-    b_ids = np.arange(n_b, dtype=np.int64) + np.repeat(next_ids - (np.cumsum(nb) - nb), nb)
     bx, bp = born(bz, bsigma, 2, cfg.init_speed_sigma)
     # Each tracker's rows, then its newborns, tracker after tracker: the order alone gives.
-    old_of = np.repeat(np.arange(k), ns)
-    order = np.argsort(np.concatenate([2 * old_of, 2 * born_of + 1]), kind="stable")
-    grp = np.concatenate([old_of, born_of])[order]
-    x = np.concatenate([x, bx])[order]
-    p = np.concatenate([p, bp])[order]
-    ids = np.concatenate([*(s[2] for s in states), b_ids])[order]
-    hist = np.concatenate([*(s[3] for s in states), np.zeros((n_b, cfg.confirm_n), bool)])
-    age = np.concatenate([*(s[4] for s in states), np.zeros(n_b, np.int64)])[order]
-    misses = np.concatenate([*(s[5] for s in states), np.zeros(n_b, np.int64)])[order]
-    was = np.concatenate([was, np.zeros(n_b, bool)])[order]
-    hit = np.concatenate([hit, np.ones(n_b, bool)])[order]
-    hist = hist[order]
+    old = _cuts(ns)
+    new = _cuts(nb)
+    zeros, no, yes = np.zeros(n_b, np.int64), np.zeros(n_b, bool), np.ones(n_b, bool)
+    x = _weave([x[a:b] for a, b in old], [bx[a:b] for a, b in new])
+    p = _weave([p[a:b] for a, b in old], [bp[a:b] for a, b in new])
+    was = _weave([was[a:b] for a, b in old], [no[a:b] for a, b in new])
+    hit = _weave([hit[a:b] for a, b in old], [yes[a:b] for a, b in new])
+    # A tracker's newborns count on from its own next id, in the order of its detections.
+    next_ids = [t._next_id for t in group]
+    ids = _weave(
+        [s[2] for s in states],
+        [np.arange(i, i + c, dtype=np.int64) for i, c in zip(next_ids, nb, strict=True)],
+    )
+    hist = _weave([s[3] for s in states], [np.zeros((c, cfg.confirm_n), bool) for c in nb])
+    age = _weave([s[4] for s in states], [zeros[a:b] for a, b in new])
+    misses = _weave([s[5] for s in states], [zeros[a:b] for a, b in new])
+    sizes = [a + b for a, b in zip(ns, nb, strict=True)]
+    grp = np.repeat(np.arange(k), sizes)
     limits = [t.config.max_position_var for t in group]
-    max_var = limits[0] if len(set(limits)) == 1 else np.array(limits)[grp]
+    max_var = limits[0] if len(set(limits)) == 1 else np.repeat(limits, sizes)
     confirmed, drop = book((hist, age, misses), was, hit, x, p, cfg=cfg, max_var=max_var)
     gone = drop & was
     fresh = confirmed & ~(was | drop)
@@ -188,7 +208,7 @@ def _book_group(
     for i, t in enumerate(group):
         b, cb = ends[i], c_ends[i]
         t._restore(
-            int(next_ids[i] + nb[i]),
+            next_ids[i] + nb[i],
             (x[a:b], p[a:b], ids[a:b], hist[a:b], age[a:b], misses[a:b], confirmed[a:b]),
         )
         tracks = TrackTable(time, shown[0][ca:cb], shown[1][ca:cb], shown[2][ca:cb])
@@ -197,6 +217,22 @@ def _book_group(
     return out
 
 
+def _cuts(sizes: list[int]) -> list[tuple[int, int]]:
+    """(start, end) of consecutive blocks of the given sizes."""
+    out = []
+    a = 0
+    for n in sizes:
+        out.append((a, a + n))
+        a += n
+    return out
+
+
+def _weave(old: list[NDArray[Any]], new: list[NDArray[Any]]) -> NDArray[Any]:
+    """Each tracker's old rows, then its new ones, tracker after tracker."""
+    return np.concatenate([piece for pair in zip(old, new, strict=True) for piece in pair])
+
+
 def _split(values: IntArray, owner: IntArray, k: int) -> list[IntArray]:
     """``values`` cut by ``owner`` (sorted, 0..k-1) into one array per tracker."""
-    return list(np.split(values, np.searchsorted(owner, np.arange(1, k))))
+    cuts = [0, *np.searchsorted(owner, np.arange(1, k)).tolist(), values.size]
+    return [values[a:b] for a, b in itertools.pairwise(cuts)]

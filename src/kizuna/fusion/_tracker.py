@@ -29,7 +29,7 @@ from kizuna.fusion._assoc import (
     gnn_assign_dense,
     mahalanobis_sq,
 )
-from kizuna.fusion._kalman import inv_sym, predict, update
+from kizuna.fusion._kalman import inv_sym, predict_cov, predict_state, update
 from kizuna.fusion._models import ConstantVelocity, MotionModel
 from kizuna.fusion._types import (
     BoolArray,
@@ -155,8 +155,11 @@ class Tracker:
             and det.sigma.dtype == np.float64
             and math.isfinite(time)
             and (self._time is None or time >= self._time)
-            and det._all_valid(self.config.sensors)
-            and bool(np.logical_and.reduce(det.sensor == det.sensor[0]))
+            and det._all_valid(self.config.sensors)  # one known sensor, when sensors are set
+            and (
+                self.config.sensors is not None
+                or bool(np.logical_and.reduce(det.sensor == det.sensor[0]))
+            )
         )
 
     def _state(
@@ -186,12 +189,21 @@ class Tracker:
         return ScanResult(self.tracks(), empty, empty.copy(), rejects)
 
     def _predict(self, time: float) -> None:
+        fq = self._predict_state(time)
+        if fq is not None:
+            self._p = predict_cov(self._p, fq[1], fq[2])
+
+    def _predict_state(self, time: float) -> tuple[float, FloatArray, FloatArray] | None:
+        """Move the clock and the states to ``time``; return (dt, F, Q) if the covariances
+        are still to be predicted, else None."""
         dt = 0.0 if self._time is None else time - self._time
         self._time = time
         if dt > 0 and len(self):
             if self._fq is None or self._fq[0] != dt:
                 self._fq = (dt, self.model.transition(dt), self.model.noise(dt))
-            self._x, self._p = predict(self._x, self._p, self._fq[1], self._fq[2])
+            self._x = predict_state(self._x, self._fq[1])
+            return self._fq
+        return None
 
     def _pass(self, det: Detections, hit: NDArray[np.bool_], rejects: Rejects) -> NDArray[np.bool_]:
         """One sensor's detections: confirmed tracks choose first, then tentative ones."""

@@ -46,12 +46,12 @@ def observe(
     ``sees`` is ``sees_mask(spec, forces)``, which a run works out once per sensor."""
     (x0, x1), (y0, y1) = spec.x_km or box[0], spec.y_km or box[1]
     pos = forces.pos
-    lo = np.array([x0, y0]) * 1e3
-    hi = np.array([x1, y1]) * 1e3
+    lo = np.array([x0 * 1e3, y0 * 1e3])
+    hi = np.array([x1 * 1e3, y1 * 1e3])
     # Both axes in one comparison each: the same booleans as one test per axis and bound.
     within = pos >= lo
     within &= pos <= hi
-    inside = np.logical_and.reduce(within, axis=1)
+    inside = within[:, 0] & within[:, 1]
     inside &= forces.alive
     inside &= forces.exposed
     if sees is not None:
@@ -60,5 +60,5 @@ def observe(
     z = pos[hit] + rng.normal(0.0, spec.sigma_m, (int(np.add.reduce(hit)), 2))
     n_false = int(rng.poisson(spec.clutter))
     if n_false:
-        z = np.vstack([z, lo + rng.random((n_false, 2)) * (hi - lo)])
+        z = np.concatenate([z, lo + rng.random((n_false, 2)) * (hi - lo)])
     return Detections.of(z, spec.sigma_m, spec.id)
