@@ -37,6 +37,7 @@ __all__ = [
 _BIG = 1e12
 DENSE_MAX = 16384  # tracks x detections at or below which dense tables beat a KD-tree
 SMALL_MAX = 256  # contested edges at or below which clusters are found in plain Python
+_LIST_MAX = 64  # a cluster's rows x columns at or below which its table is built as lists
 
 
 def candidate_pairs(
@@ -295,12 +296,20 @@ def _contested_small(
         nr, nc = len(ur), len(uc)
         ri = {r: i for i, r in enumerate(ur)}
         ci = {c: i for i, c in enumerate(uc)}
-        m = [[_BIG] * (nc + nr) for _ in ur]
-        for i, row in enumerate(m):
-            row[nc + i] = miss_cost  # each row's own "unassigned" slot
-        for e in edges:
-            m[ri[r_l[e]]][ci[c_l[e]]] = w_l[e]
-        pr, pc = linear_sum_assignment(np.array(m))
+        if nr * nc <= _LIST_MAX:
+            m = [[_BIG] * (nc + nr) for _ in ur]
+            for i, row in enumerate(m):
+                row[nc + i] = miss_cost  # each row's own "unassigned" slot
+            for e in edges:
+                m[ri[r_l[e]]][ci[c_l[e]]] = w_l[e]
+            table = np.array(m)
+        else:  # a big cluster's table is cheaper filled by numpy, to the same values
+            table = np.full((nr, nc + nr), _BIG)
+            table[np.arange(nr), nc + np.arange(nr)] = miss_cost
+            table[[ri[r_l[e]] for e in edges], [ci[c_l[e]] for e in edges]] = [
+                w_l[e] for e in edges
+            ]
+        pr, pc = linear_sum_assignment(table)
         for a, b in zip(pr.tolist(), pc.tolist(), strict=True):
             if b < nc:
                 out_r.append(ur[a])

@@ -54,6 +54,8 @@ def step_together(
         if ok and lead is not None and _same_rules(t, lead)
     ]
     results: dict[int, ScanResult] = {}
+    # Trackers that step by the same dt sit side by side, so their covariances share F, Q.
+    group.sort(key=lambda i: _dt(trackers[i], time))
     if len(group) >= 2:
         stepped = _step_group([trackers[i] for i in group], time, [scans[i] for i in group])
         results.update(zip(group, stepped, strict=True))
@@ -61,6 +63,11 @@ def step_together(
         results[i] if i in results else t.step(time, d)
         for i, (t, d) in enumerate(zip(trackers, scans, strict=True))
     ]
+
+
+def _dt(tracker: Tracker, time: float) -> float:
+    last = tracker.time
+    return 0.0 if last is None else time - last
 
 
 def _same_rules(a: Tracker, b: Tracker) -> bool:
@@ -72,33 +79,23 @@ def _same_rules(a: Tracker, b: Tracker) -> bool:
 
 
 def _step_group(group: list[Tracker], time: float, scans: list[Detections]) -> list[ScanResult]:
-    # x @ Fᵀ's last bits depend on its row count: states are predicted tracker by tracker,
-    # covariances (one product per matrix) all at once when the trackers share F and Q.
+    # x @ Fᵀ's last bits depend on its row count: states are predicted tracker by tracker;
+    # covariances, one product per matrix, together for trackers that share F and Q.
     fqs = [t._predict_state(time) for t in group]
-    k = len(group)
     states = [t._state() for t in group]
+    ns = [len(t) for t in group]
+    ms = [len(d) for d in scans]
     x = np.concatenate([s[0] for s in states])
-    lead = fqs[0]
-    if lead is not None and all(
-        fq is not None and fq[0] == lead[0] and t.model == group[0].model
-        for fq, t in zip(fqs, group, strict=True)
-    ):
-        p = predict_cov(np.concatenate([s[1] for s in states]), lead[1], lead[2])
-    else:
-        p = np.concatenate(
-            [
-                s[1] if fq is None else predict_cov(s[1], fq[1], fq[2])
-                for s, fq in zip(states, fqs, strict=True)
-            ]
-        )
+    p = np.concatenate([s[1] for s in states])
+    for a, b, fq in _runs(group, fqs, ns):
+        p[a:b] = predict_cov(p[a:b], fq[1], fq[2])
     conf = np.concatenate([s[6] for s in states])
     z = np.concatenate([d.z for d in scans])
     sigma = np.concatenate([d.sigma for d in scans])
     r_var = sigma**2
-    ns = [len(t) for t in group]
-    ms = [len(d) for d in scans]
+    starts = [0, *itertools.accumulate(ms[:-1])]
     # Each tracker's circle allows for its own scan's widest variance, as alone.
-    widest = np.repeat([float(np.maximum.reduce(d.sigma**2)) for d in scans], ns)
+    widest = np.repeat(np.maximum.reduceat(r_var, starts), ns)
     tracks = np.empty((x.shape[0], 6))
     tracks[:, :2] = x[:, :2]
     tracks[:, 2] = p[:, 0, 0]
@@ -108,21 +105,59 @@ def _step_group(group: list[Tracker], time: float, scans: list[Detections]) -> l
     dets = np.empty((z.shape[0], 3))
     dets[:, :2] = z
     dets[:, 2] = r_var
-    at = np.arange(k)
-    col_of = np.repeat(at, ms)
-    same = np.equal.outer(np.repeat(at, ns), col_of)  # pairs across trackers never count
     gate = group[0].config.gate
-    rows, cols = near_pairs(tracks, dets, gate=gate, same=same)
+    rows, cols = _near_in_blocks(tracks, dets, ns, ms, gate)
     keep, cost = gate_pairs(tracks, dets, rows, cols, gate=gate)
     edges = (rows[keep], cols[keep], cost[keep])
-    ti, dk, free = _match_pairs(conf, z.shape[0], edges, gate, group[0]._small_max * k)
+    small = group[0]._small_max * len(group)
+    ti, dk, free = _match_pairs(conf, z.shape[0], edges, gate, small)
     hit = np.zeros(x.shape[0], dtype=bool)
     if ti.size:
         x[ti], p[ti] = update(x[ti], p[ti], z[dk], r_var[dk])
         hit[ti] = True
-    starts = np.cumsum([0, *ms[:-1]], dtype=np.int64)
     nb = np.add.reduceat(free, starts).tolist()  # a tracker's newborns; every scan has a row
     return _book_group(group, time, (x, p, conf, hit), (z[free], sigma[free], nb))
+
+
+def _runs(
+    group: list[Tracker],
+    fqs: list[tuple[float, FloatArray, FloatArray] | None],
+    ns: list[int],
+) -> list[tuple[int, int, tuple[float, FloatArray, FloatArray]]]:
+    """(first row, end row, (dt, F, Q)) of each run of neighbouring trackers whose
+    covariances are still to be predicted with the same F and Q."""
+    out: list[tuple[int, int, tuple[float, FloatArray, FloatArray]]] = []
+    a = 0
+    for i, (fq, n) in enumerate(zip(fqs, ns, strict=True)):
+        if fq is not None:
+            last = out[-1] if out else None
+            if (
+                last is not None
+                and last[1] == a
+                and last[2][0] == fq[0]
+                and group[i - 1].model == group[i].model
+            ):
+                out[-1] = (last[0], a + n, last[2])
+            else:
+                out.append((a, a + n, fq))
+        a += n
+    return out
+
+
+def _near_in_blocks(
+    tracks: FloatArray, dets: FloatArray, ns: list[int], ms: list[int], gate: float
+) -> tuple[IntArray, IntArray]:
+    """``near_pairs`` of each tracker's own tracks and detections, in stacked indices: row
+    by row, as ``np.nonzero`` lists a table of all trackers whose cross pairs are masked."""
+    rows: list[IntArray] = []
+    cols: list[IntArray] = []
+    a = c = 0
+    for n, m in zip(ns, ms, strict=True):
+        r, q = near_pairs(tracks[a : a + n], dets[c : c + m], gate=gate)
+        rows.append(r + a)
+        cols.append(q + c)
+        a, c = a + n, c + m
+    return np.concatenate(rows), np.concatenate(cols)
 
 
 def _match_pairs(
