@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
@@ -252,15 +252,18 @@ def _contested(
     n_rows: int, n_cols: int, edges: tuple[IntArray, IntArray, FloatArray], miss_cost: float
 ) -> tuple[IntArray, IntArray]:
     rows, cols, cost = edges
-    graph = coo_matrix(
-        (np.ones(rows.size), (rows, cols + n_rows)), shape=(n_rows + n_cols, n_rows + n_cols)
-    )
+    # The graph in CSR form straight away: rows first, then columns, an edge from each row.
+    nodes = n_rows + n_cols
+    by_row = np.argsort(rows, kind="stable")
+    indptr = np.zeros(nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=nodes), out=indptr[1:])
+    graph = csr_matrix((np.ones(rows.size), cols[by_row] + n_rows, indptr), shape=(nodes, nodes))
     _, label = connected_components(graph, directed=False)
     comp = label[rows]
     order = np.argsort(comp, kind="stable")
     rows, cols, cost, comp = rows[order], cols[order], cost[order], comp[order]
-    starts = np.flatnonzero(np.r_[True, comp[1:] != comp[:-1]])
-    ends = np.r_[starts[1:], comp.size]
+    starts = np.concatenate([[0], np.flatnonzero(comp[1:] != comp[:-1]) + 1])
+    ends = np.concatenate([starts[1:], [comp.size]])
     out_r: list[IntArray] = []
     out_c: list[IntArray] = []
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):  # contested clusters only
