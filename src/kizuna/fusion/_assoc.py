@@ -38,6 +38,7 @@ _BIG = 1e12
 DENSE_MAX = 16384  # tracks x detections at or below which dense tables beat a KD-tree
 SMALL_MAX = 256  # contested edges at or below which clusters are found in plain Python
 _LIST_MAX = 64  # a cluster's rows x columns at or below which its table is built as lists
+_TIE = 1e-9  # relative gap under which two assignments' costs count as a tie
 
 
 def candidate_pairs(
@@ -295,6 +296,12 @@ def _contested_small(
             out_r.append(ur[0])
             out_c.append(min([(w_l[e], c_l[e]) for e in edges])[1])
             continue
+        if len(ur) == 2:
+            pairs = _two_rows(ur, [(r_l[e], c_l[e], w_l[e]) for e in edges], miss_cost)
+            if pairs is not None:
+                out_r.extend(r for r, _ in pairs)
+                out_c.extend(c for _, c in pairs)
+                continue
         uc = sorted({c_l[e] for e in edges})
         nr, nc = len(ur), len(uc)
         ri = {r: i for i, r in enumerate(ur)}
@@ -318,6 +325,29 @@ def _contested_small(
                 out_r.append(ur[a])
                 out_c.append(uc[b])
     return np.array(out_r, dtype=np.int64), np.array(out_c, dtype=np.int64)
+
+
+def _two_rows(
+    ur: list[int], edges: list[tuple[int, int, float]], miss_cost: float
+) -> list[tuple[int, int]] | None:
+    """The assignment the solver finds for a cluster of two rows, found by trying every
+    one; None when the best is not clearly better than the next, as the solver breaks
+    such near-ties by its own rules."""
+    r0, r1 = ur
+    first = [(c, w) for r, c, w in edges if r == r0]
+    second = [(c, w) for r, c, w in edges if r == r1]
+    options: list[tuple[float, list[tuple[int, int]]]] = [(miss_cost + miss_cost, [])]
+    options += [(w + miss_cost, [(r0, c)]) for c, w in first]
+    options += [(w + miss_cost, [(r1, c)]) for c, w in second]
+    options += [
+        (w0 + w1, [(r0, c0), (r1, c1)]) for c0, w0 in first for c1, w1 in second if c0 != c1
+    ]
+    options.sort(key=lambda o: o[0])
+    best, runner_up = options[0][0], options[1][0]
+    # The solver's sums differ from these by rounding alone, far below the margin.
+    if runner_up - best <= _TIE * max(1.0, abs(best)):
+        return None
+    return options[0][1]
 
 
 def _clusters(r_l: list[int], c_l: list[int]) -> list[list[int]]:
