@@ -74,11 +74,13 @@ class Detections:
         k = zz.shape[0]
         # A scalar, the usual case, is filled in directly: broadcasting costs more than it.
         if isinstance(sigma, float | int):
-            ss = np.full(k, sigma, dtype=np.float64)
+            ss = np.empty(k)
+            ss.fill(sigma)
         else:
             ss = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (k,)).copy()
         if isinstance(sensor, str):
-            names = np.full(k, sensor, dtype=f"<U{max(len(sensor), 1)}")
+            names = np.empty(k, dtype=f"<U{max(len(sensor), 1)}")
+            names.fill(sensor)
         else:
             names = np.broadcast_to(np.asarray(sensor, dtype=np.str_), (k,)).copy()
         return cls(zz, ss, names)

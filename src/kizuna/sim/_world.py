@@ -25,7 +25,7 @@ from kizuna.sim._forces import Forces
 from kizuna.sim._geo import Grid
 from kizuna.sim._picture import Crossing, NationalPicture, TrackGroup, tracks_to_events
 from kizuna.sim._scenario import Scenario
-from kizuna.sim._sensors import SensorSpec, observe, sees_mask
+from kizuna.sim._sensors import SensorSpec, coverage, observe
 from kizuna.sim._stock import NationalStock
 from kizuna.store import Record
 from kizuna.sustain import Stockpile, SustainModel
@@ -73,7 +73,7 @@ class World:
         self._sense_rng = np.random.default_rng([seed, 2])
         self.box = (scenario.theatre.x_km, scenario.theatre.y_km)
         self.sensors = self._sensors()
-        self._sees = {sid: sees_mask(spec, self.forces) for sid, spec in self.sensors.items()}
+        self._cover = {sid: coverage(s, self.forces, self.box) for sid, s in self.sensors.items()}
         self.groups = self._groups()
         self._trackers = {sid: self._tracker(spec) for sid, spec in self.sensors.items()}
         # A track stays in a picture for two of its sensor's revisits, and at least two
@@ -155,14 +155,12 @@ class World:
                 continue
             # Looks draw from one stream in sensor order; the trackers of sensors that look
             # at the same instant then step together, as each would alone.
+            visible = self.forces.visible()
             scans = []
             for sid in due:
                 self._last_look[sid] = now
-                scans.append(
-                    observe(
-                        self.sensors[sid], self.forces, self._sense_rng, self.box, self._sees[sid]
-                    )
-                )
+                spec, cover = self.sensors[sid], self._cover[sid]
+                scans.append(observe(spec, self.forces, self._sense_rng, cover, visible))
             stepped = step_together([self._trackers[sid] for sid in due], now, scans)
             for sid, result in zip(due, stepped, strict=True):
                 self.groups[sid].tracks = result.tracks
