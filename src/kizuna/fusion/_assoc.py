@@ -316,9 +316,10 @@ def _contested_small(
         else:  # a big cluster's table is cheaper filled by numpy, to the same values
             table = np.full((nr, nc + nr), _BIG)
             table[np.arange(nr), nc + np.arange(nr)] = miss_cost
-            table[[ri[r_l[e]] for e in edges], [ci[c_l[e]] for e in edges]] = [
-                w_l[e] for e in edges
-            ]
+            picked = np.array(edges)
+            at_r = np.searchsorted(np.array(ur), rows[picked])
+            at_c = np.searchsorted(np.array(uc), cols[picked])
+            table[at_r, at_c] = cost[picked]
         pr, pc = linear_sum_assignment(table)
         for a, b in zip(pr.tolist(), pc.tolist(), strict=True):
             if b < nc:
