@@ -20,6 +20,7 @@ from kizuna.fusion import (
     generate,
 )
 from kizuna.fusion._assoc import (
+    _unique,
     candidate_pairs,
     gate_2d,
     gnn_assign,
@@ -229,3 +230,13 @@ def test_two_row_clusters_are_solved_as_the_solver_solves_them(seed: int, kind: 
     got = gnn_assign(2, nc, rows, cols, cost[rows, cols], miss_cost=MISS)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 300), min_size=1, max_size=400))
+def test_unique_by_counting_is_numpys_unique(values: list[int]) -> None:
+    a = np.array(values, dtype=np.int64)
+    got, inverse = _unique(a)
+    want, want_inverse = np.unique(a, return_inverse=True)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(inverse, want_inverse)

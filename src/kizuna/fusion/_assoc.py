@@ -14,6 +14,8 @@ forces the general route, which the tests use to prove the two agree.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
@@ -25,6 +27,7 @@ from kizuna.fusion._types import BoolArray, FloatArray, IntArray
 __all__ = [
     "DENSE_MAX",
     "SMALL_MAX",
+    "assign_edges",
     "candidate_pairs",
     "gate_2d",
     "gate_pairs",
@@ -37,7 +40,7 @@ __all__ = [
 _BIG = 1e12
 DENSE_MAX = 16384  # tracks x detections at or below which dense tables beat a KD-tree
 SMALL_MAX = 256  # contested edges at or below which clusters are found in plain Python
-_LIST_MAX = 64  # a cluster's rows x columns at or below which its table is built as lists
+_LIST_MAX = 48  # a cluster's edges at or below which its table is built as lists
 _TIE = 1e-9  # relative gap under which two assignments' costs count as a tie
 
 
@@ -229,7 +232,25 @@ def gnn_assign(
     sorted by row.
     """
     keep = cost < miss_cost
-    rows, cols, cost = rows[keep], cols[keep], cost[keep]
+    return assign_edges(
+        n_rows,
+        n_cols,
+        (rows[keep], cols[keep], cost[keep]),
+        miss_cost=miss_cost,
+        small_max=small_max,
+    )
+
+
+def assign_edges(
+    n_rows: int,
+    n_cols: int,
+    edges: tuple[IntArray, IntArray, FloatArray],
+    *,
+    miss_cost: float,
+    small_max: int = SMALL_MAX,
+) -> tuple[IntArray, IntArray]:
+    """``gnn_assign`` for edges that all cost less than ``miss_cost`` already."""
+    rows, cols, cost = edges
     if rows.size == 0:
         return rows, cols
     row_deg = np.bincount(rows, minlength=n_rows)
@@ -252,6 +273,8 @@ def gnn_assign(
 def _contested(
     n_rows: int, n_cols: int, edges: tuple[IntArray, IntArray, FloatArray], miss_cost: float
 ) -> tuple[IntArray, IntArray]:
+    """The matches among many contested edges: clusters from a sparse graph, each solved as
+    ``_contested_small`` solves it."""
     rows, cols, cost = edges
     # The graph in CSR form straight away: rows first, then columns, an edge from each row.
     nodes = n_rows + n_cols
@@ -260,72 +283,89 @@ def _contested(
     np.cumsum(np.bincount(rows, minlength=nodes), out=indptr[1:])
     graph = csr_matrix((np.ones(rows.size), cols[by_row] + n_rows, indptr), shape=(nodes, nodes))
     _, label = connected_components(graph, directed=False)
-    comp = label[rows]
-    order = np.argsort(comp, kind="stable")
-    rows, cols, cost, comp = rows[order], cols[order], cost[order], comp[order]
-    starts = np.concatenate([[0], np.flatnonzero(comp[1:] != comp[:-1]) + 1])
-    ends = np.concatenate([starts[1:], [comp.size]])
-    out_r: list[IntArray] = []
-    out_c: list[IntArray] = []
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):  # contested clusters only
-        ur, ri = np.unique(rows[a:b], return_inverse=True)
-        uc, ci = np.unique(cols[a:b], return_inverse=True)
-        nr, nc = ur.size, uc.size
-        # Columns past nc are one "unassigned" slot per row, priced at miss_cost.
-        m = np.full((nr, nc + nr), _BIG)
-        m[ri, ci] = cost[a:b]
-        m[np.arange(nr), nc + np.arange(nr)] = miss_cost
-        pr, pc = linear_sum_assignment(m)
-        real = pc < nc
-        out_r.append(ur[pr[real]])
-        out_c.append(uc[pc[real]])
-    return np.concatenate(out_r), np.concatenate(out_c)
+    order = np.argsort(label[rows], kind="stable")
+    comp = label[rows][order]
+    cuts = [0, *(np.flatnonzero(comp[1:] != comp[:-1]) + 1).tolist(), comp.size]
+    members = order.tolist()
+    clusters = [members[a:b] for a, b in itertools.pairwise(cuts)]
+    return _solve(clusters, (rows, cols, cost), miss_cost)
 
 
 def _contested_small(
     rows: IntArray, cols: IntArray, cost: FloatArray, miss_cost: float
 ) -> tuple[IntArray, IntArray]:
-    """``_contested`` for a few edges: the same clusters and the same solves, in plain Python."""
+    """``_contested`` for a few edges: the same clusters, found in plain Python."""
+    return _solve(_clusters(rows.tolist(), cols.tolist()), (rows, cols, cost), miss_cost)
+
+
+def _solve(
+    clusters: list[list[int]], edges: tuple[IntArray, IntArray, FloatArray], miss_cost: float
+) -> tuple[IntArray, IntArray]:
+    """Each cluster's minimum-cost assignment (a row may stay unassigned at ``miss_cost``):
+    the solver's on a table of the cluster's rows and columns in order, with one
+    "unassigned" column per row; a cluster of one or two rows by inspection instead."""
+    rows, cols, cost = edges
     r_l, c_l, w_l = rows.tolist(), cols.tolist(), cost.tolist()
     out_r: list[int] = []
     out_c: list[int] = []
-    for edges in _clusters(r_l, c_l):
-        ur = sorted({r_l[e] for e in edges})
+    for members in clusters:
+        if len(members) > _LIST_MAX:  # a big cluster's table is cheaper built by numpy
+            r, c = _solve_big(np.array(members), edges, miss_cost)
+            out_r.extend(r)
+            out_c.extend(c)
+            continue
+        ur = sorted({r_l[e] for e in members})
         if len(ur) == 1:
             # One row: the solver takes its cheapest column, the lowest-numbered on a tie.
             out_r.append(ur[0])
-            out_c.append(min([(w_l[e], c_l[e]) for e in edges])[1])
+            out_c.append(min([(w_l[e], c_l[e]) for e in members])[1])
             continue
         if len(ur) == 2:
-            pairs = _two_rows(ur, [(r_l[e], c_l[e], w_l[e]) for e in edges], miss_cost)
+            pairs = _two_rows(ur, [(r_l[e], c_l[e], w_l[e]) for e in members], miss_cost)
             if pairs is not None:
                 out_r.extend(r for r, _ in pairs)
                 out_c.extend(c for _, c in pairs)
                 continue
-        uc = sorted({c_l[e] for e in edges})
+        uc = sorted({c_l[e] for e in members})
         nr, nc = len(ur), len(uc)
         ri = {r: i for i, r in enumerate(ur)}
         ci = {c: i for i, c in enumerate(uc)}
-        if nr * nc <= _LIST_MAX:
-            m = [[_BIG] * (nc + nr) for _ in ur]
-            for i, row in enumerate(m):
-                row[nc + i] = miss_cost  # each row's own "unassigned" slot
-            for e in edges:
-                m[ri[r_l[e]]][ci[c_l[e]]] = w_l[e]
-            table = np.array(m)
-        else:  # a big cluster's table is cheaper filled by numpy, to the same values
-            table = np.full((nr, nc + nr), _BIG)
-            table[np.arange(nr), nc + np.arange(nr)] = miss_cost
-            picked = np.array(edges)
-            at_r = np.searchsorted(np.array(ur), rows[picked])
-            at_c = np.searchsorted(np.array(uc), cols[picked])
-            table[at_r, at_c] = cost[picked]
-        pr, pc = linear_sum_assignment(table)
+        m = [[_BIG] * (nc + nr) for _ in ur]
+        for i, row in enumerate(m):
+            row[nc + i] = miss_cost  # each row's own "unassigned" slot
+        for e in members:
+            m[ri[r_l[e]]][ci[c_l[e]]] = w_l[e]
+        pr, pc = linear_sum_assignment(np.array(m))
         for a, b in zip(pr.tolist(), pc.tolist(), strict=True):
             if b < nc:
                 out_r.append(ur[a])
                 out_c.append(uc[b])
     return np.array(out_r, dtype=np.int64), np.array(out_c, dtype=np.int64)
+
+
+def _solve_big(
+    members: IntArray, edges: tuple[IntArray, IntArray, FloatArray], miss_cost: float
+) -> tuple[list[int], list[int]]:
+    """``_solve`` for one big cluster, the table built by numpy to the same values."""
+    rows, cols, cost = edges
+    ur, ri = _unique(rows[members])
+    uc, ci = _unique(cols[members])
+    nr, nc = ur.size, uc.size
+    table = np.full((nr, nc + nr), _BIG)
+    table[ri, ci] = cost[members]
+    table[np.arange(nr), nc + np.arange(nr)] = miss_cost
+    pr, pc = linear_sum_assignment(table)
+    real = pc < nc
+    return ur[pr[real]].tolist(), uc[pc[real]].tolist()
+
+
+def _unique(values: IntArray) -> tuple[IntArray, IntArray]:
+    """``np.unique(values, return_inverse=True)`` for small non-negative indices, by
+    counting instead of sorting."""
+    present = np.zeros(int(np.maximum.reduce(values)) + 1, dtype=bool)
+    present[values] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[values]
 
 
 def _two_rows(

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kizuna.errors import ValidationError
-from kizuna.fusion._assoc import gate_pairs, gnn_assign, near_pairs
+from kizuna.fusion._assoc import assign_edges, gate_pairs, near_pairs
 from kizuna.fusion._kalman import predict_cov, update
 from kizuna.fusion._tracker import ScanResult, Tracker, book, born
 from kizuna.fusion._types import BoolArray, Detections, FloatArray, IntArray, Rejects, TrackTable
@@ -173,15 +173,13 @@ def _match_pairs(
     n = conf.size
     free = np.ones(m, dtype=bool)
     first = conf[rows]
-    ti, dk = gnn_assign(
-        n, m, rows[first], cols[first], cost[first], miss_cost=gate, small_max=small
-    )
+    edges_1 = (rows[first], cols[first], cost[first])
+    ti, dk = assign_edges(n, m, edges_1, miss_cost=gate, small_max=small)
     free[dk] = False
     second = ~first
     second &= free[cols]
-    mt, md = gnn_assign(
-        n, m, rows[second], cols[second], cost[second], miss_cost=gate, small_max=small
-    )
+    edges_2 = (rows[second], cols[second], cost[second])
+    mt, md = assign_edges(n, m, edges_2, miss_cost=gate, small_max=small)
     if mt.size:
         ti = np.concatenate([ti, mt])
         dk = np.concatenate([dk, md])
