@@ -197,7 +197,7 @@ def _book_group(
     then each tracker takes its own rows back."""
     x, p, was, hit = rows
     bz, bsigma, nb = births
-    k, n_b = len(group), bz.shape[0]
+    n_b = bz.shape[0]
     cfg = group[0].config
     states = [t._state() for t in group]
     ns = [s[0].shape[0] for s in states]
@@ -220,33 +220,38 @@ def _book_group(
     age = _weave([s[4] for s in states], [zeros[a:b] for a, b in new])
     misses = _weave([s[5] for s in states], [zeros[a:b] for a, b in new])
     sizes = [a + b for a, b in zip(ns, nb, strict=True)]
-    grp = np.repeat(np.arange(k), sizes)
     limits = [t.config.max_position_var for t in group]
     max_var = limits[0] if len(set(limits)) == 1 else np.repeat(limits, sizes)
     confirmed, drop = book((hist, age, misses), was, hit, x, p, cfg=cfg, max_var=max_var)
+    keep = ~drop
     gone = drop & was
     fresh = confirmed & ~(was | drop)
-    deleted = _split(ids[gone], grp[gone], k)
-    newly = _split(ids[fresh], grp[fresh], k)
+    shown = confirmed & keep
+    # Each tracker's count of deleted, newly confirmed, kept and shown rows, from its block.
+    starts = [0, *itertools.accumulate(sizes[:-1])]  # every block has a row
+    counts = np.add.reduceat(np.stack([gone, fresh, keep, shown]), starts, axis=1).tolist()
+    deleted = _cut(ids[gone], counts[0])
+    newly = _cut(ids[fresh], counts[1])
+    tables = zip(
+        _cut(ids[shown], counts[3]),
+        _cut(x[shown], counts[3]),
+        _cut(p[shown], counts[3]),
+        strict=True,
+    )
     if np.logical_or.reduce(drop):
-        keep = ~drop
         x, p, ids, hist = x[keep], p[keep], ids[keep], hist[keep]
-        age, misses, confirmed, grp = age[keep], misses[keep], confirmed[keep], grp[keep]
-    cg = grp[confirmed]
-    shown = (ids[confirmed], x[confirmed], p[confirmed])
-    ends = np.searchsorted(grp, np.arange(1, k + 1)).tolist()
-    c_ends = np.searchsorted(cg, np.arange(1, k + 1)).tolist()
+        age, misses, confirmed = age[keep], misses[keep], confirmed[keep]
     out = []
-    a = ca = 0
-    for i, t in enumerate(group):
-        b, cb = ends[i], c_ends[i]
+    a = 0
+    for i, (t, (t_ids, t_x, t_p)) in enumerate(zip(group, tables, strict=True)):
+        b = a + counts[2][i]
         t._restore(
             next_ids[i] + nb[i],
             (x[a:b], p[a:b], ids[a:b], hist[a:b], age[a:b], misses[a:b], confirmed[a:b]),
         )
-        tracks = TrackTable(time, shown[0][ca:cb], shown[1][ca:cb], shown[2][ca:cb])
+        tracks = TrackTable(time, t_ids, t_x, t_p)
         out.append(ScanResult(tracks, newly[i], deleted[i], Rejects()))
-        a, ca = b, cb
+        a = b
     return out
 
 
@@ -265,7 +270,11 @@ def _weave(old: list[NDArray[Any]], new: list[NDArray[Any]]) -> NDArray[Any]:
     return np.concatenate([piece for pair in zip(old, new, strict=True) for piece in pair])
 
 
-def _split(values: IntArray, owner: IntArray, k: int) -> list[IntArray]:
-    """``values`` cut by ``owner`` (sorted, 0..k-1) into one array per tracker."""
-    cuts = [0, *np.searchsorted(owner, np.arange(1, k)).tolist(), values.size]
-    return [values[a:b] for a, b in itertools.pairwise(cuts)]
+def _cut(values: NDArray[Any], counts: list[int]) -> list[NDArray[Any]]:
+    """``values`` cut into consecutive pieces of the given lengths, one per tracker."""
+    out = []
+    a = 0
+    for n in counts:
+        out.append(values[a : a + n])
+        a += n
+    return out
