@@ -96,15 +96,10 @@ def _step_group(group: list[Tracker], time: float, scans: list[Detections]) -> l
     starts = [0, *itertools.accumulate(ms[:-1])]
     # Each tracker's circle allows for its own scan's widest variance, as alone.
     widest = np.repeat(np.maximum.reduceat(r_var, starts), ns)
-    tracks = np.empty((x.shape[0], 6))
-    tracks[:, :2] = x[:, :2]
-    tracks[:, 2] = p[:, 0, 0]
-    tracks[:, 3] = p[:, 0, 1]
-    tracks[:, 4] = p[:, 1, 1]
-    tracks[:, 5] = (tracks[:, 2] + tracks[:, 4]) + 2.0 * widest
-    dets = np.empty((z.shape[0], 3))
-    dets[:, :2] = z
-    dets[:, 2] = r_var
+    ppos = p.reshape(-1, 16)[:, [0, 1, 5]]  # Pxx, Pxy, Pyy
+    radius2 = (ppos[:, 0] + ppos[:, 2]) + 2.0 * widest
+    tracks = np.concatenate([x[:, :2], ppos, radius2[:, None]], axis=1)
+    dets = np.concatenate([z, r_var[:, None]], axis=1)
     gate = group[0].config.gate
     rows, cols = _near_in_blocks(tracks, dets, ns, ms, gate)
     keep, cost = gate_pairs(tracks, dets, rows, cols, gate=gate)
