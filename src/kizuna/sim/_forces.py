@@ -74,7 +74,11 @@ class Forces:
 
     def _course(self, heading: FloatArray, idx: NDArray[np.int64] | None = None) -> FloatArray:
         speed = self._speed if idx is None else self._speed[idx]
-        return np.column_stack([np.cos(heading), np.sin(heading)]) * speed[:, None]
+        vel = np.empty((heading.size, 2))
+        np.cos(heading, out=vel[:, 0])
+        np.sin(heading, out=vel[:, 1])
+        vel *= speed[:, None]
+        return vel
 
     def _exposure(self, idx: NDArray[np.int64]) -> FloatArray:
         lo, hi = self._expo[idx, 0], self._expo[idx, 1]
