@@ -224,7 +224,7 @@ def _book_group(
     shown = confirmed & keep
     # Each tracker's count of deleted, newly confirmed, kept and shown rows, from its block.
     starts = [0, *itertools.accumulate(sizes[:-1])]  # every block has a row
-    counts = np.add.reduceat(np.stack([gone, fresh, keep, shown]), starts, axis=1).tolist()
+    counts = np.add.reduceat(np.array([gone, fresh, keep, shown]), starts, axis=1).tolist()
     deleted = _cut(ids[gone], counts[0])
     newly = _cut(ids[fresh], counts[1])
     tables = zip(
