@@ -2,17 +2,19 @@
 
 Sensors that look at the same instant each feed their own tracker; stepping those trackers
 one after another pays numpy's fixed cost per call once per tracker, on arrays of a few
-dozen rows. ``step_together`` stacks their tracks and detections instead: every pair is
-scored on one table whose pairs across trackers are masked out, so association sees each
-tracker's own table, and updates, births and bookkeeping run once on the stacked rows.
+dozen rows. ``step_together`` stacks their tracks and detections instead. Each tracker's
+own (tracks x detections) table lets through the pairs inside each track's circle; those
+pairs, of all trackers, are then scored, associated, updated, born and booked once, on the
+stacked rows. A pair never joins two trackers, so association sees each tracker's own
+problem.
 
 Every row goes through exactly the floating-point steps it would go through alone, so each
-tracker ends with the same tracks to the bit. Two steps stay per tracker because their
-result depends on how many rows are computed together: the state prediction ``x @ Fᵀ``, a
-BLAS matrix product whose last bits follow the row count. A tracker whose
-scan needs anything but the usual route -- rows to reject, a late or non-finite time, an
-empty or large scan, a 3-D model, several sensors in one scan -- steps alone, the way
-``Tracker.step`` takes it.
+tracker ends with the same tracks to the bit. The state prediction ``x @ Fᵀ`` stays per
+tracker: it is one BLAS product whose last bits follow its row count. (Covariances are one
+product per matrix, so they are predicted together.) A tracker whose scan needs anything
+but the usual route -- rows to reject, a late or non-finite time, no tracks yet, an empty
+or large scan, a 3-D model, several sensors in one scan, other association rules -- steps
+alone, the way ``Tracker.step`` takes it.
 """
 
 from __future__ import annotations
