@@ -20,7 +20,7 @@ from kizuna.fusion import (
     TrackerConfig,
     step_together,
 )
-from kizuna.fusion._assoc import gate_2d, gate_pairs, near_pairs
+from kizuna.fusion._assoc import DENSE_MAX, gate_2d, gate_pairs, near_pairs
 from kizuna.fusion._kalman import predict, predict_cov, predict_state
 
 
@@ -148,6 +148,29 @@ def test_a_group_of_busy_sensors_equals_stepping_alone() -> None:
         _assert_same_tracker(a, b)
     assert [t.alone for t in together] == [1, 1, 1]
     assert confirmed > 50
+
+
+def test_a_scan_past_the_dense_limit_steps_in_its_group_as_alone() -> None:
+    """Above DENSE_MAX pairs a lone step gates with a KD-tree; in a group the same pairs
+    come from the dense table, with the same costs: the same tracks to the bit."""
+    rng = np.random.default_rng(11)
+    cfg = TrackerConfig(max_position_var=3e4**2)
+    together = [_Counting(config=replace(cfg, sensors=frozenset((s,)))) for s in "AB"]
+    alone = [Tracker(config=replace(cfg, sensors=frozenset((s,)))) for s in "AB"]
+    truth = rng.uniform(-4e5, 4e5, (190, 2))
+    vel = rng.normal(0, 10.0, truth.shape)
+    big = 0
+    for tick in range(8):
+        truth = truth + vel * 600.0
+        scans = [_scan(rng, truth, "A", ties=False), _scan(rng, truth[:30], "B", ties=False)]
+        big += len(alone[0]) * len(scans[0]) > DENSE_MAX
+        got = step_together(together, 600.0 * tick, scans)
+        for a, tr, d in zip(got, alone, scans, strict=True):
+            _assert_same_result(a, tr.step(600.0 * tick, d))
+    for a, b in zip(together, alone, strict=True):
+        _assert_same_tracker(a, b)
+    assert big >= 5  # most scans were past the dense limit ...
+    assert [t.alone for t in together] == [1, 1]  # ... and still stepped in the group
 
 
 def test_odd_members_step_alone_with_the_same_results() -> None:

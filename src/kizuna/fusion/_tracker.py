@@ -40,7 +40,11 @@ from kizuna.fusion._types import (
     TrackTable,
 )
 
-__all__ = ["ScanResult", "Tracker", "TrackerConfig"]
+__all__ = ["BATCH_MAX", "ScanResult", "Tracker", "TrackerConfig"]
+
+# Tracks x detections at or below which a tracker steps in a group, gated on a dense table
+# even above DENSE_MAX, where a lone step takes the KD-tree to the same pairs and costs.
+BATCH_MAX = 65536
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +143,16 @@ class Tracker:
 
     # ---- for ``step_together``: the usual route, taken by several trackers at once --------
     def _batchable(self, time: float, det: Detections) -> bool:
-        """Whether ``step(time, det)`` would take the usual route: a finite time in order,
-        every row valid and from one sensor, a small 2-D scan on a dense table, and room
-        for every detection to start a track."""
+        """Whether ``step(time, det)`` would take the usual route, which a group takes for
+        it: a finite time in order, every row valid and from one sensor, tracks already, a
+        2-D scan of at most ``BATCH_MAX`` pairs, and room for every detection to start a
+        track."""
         n, m = len(self), len(det)
         return (
             n > 0
             and m > 0
-            and n * m <= self._dense_max
+            and self._dense_max > 0
+            and n * m <= BATCH_MAX
             and n + m <= self.config.max_tracks
             and self.model.dim == 2
             and det.z.ndim == 2
