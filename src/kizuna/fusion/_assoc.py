@@ -67,19 +67,11 @@ def candidate_pairs(
 
 
 def gate_2d(
-    pos: FloatArray,
-    ppos: FloatArray,
-    z: FloatArray,
-    r_var: FloatArray,
-    *,
-    gate: float,
-    r_max: FloatArray | None = None,
+    pos: FloatArray, ppos: FloatArray, z: FloatArray, r_var: FloatArray, *, gate: float
 ) -> tuple[BoolArray, FloatArray]:
     """Which (track, detection) pairs pass the gate, and their squared Mahalanobis distances,
     as (n, m) arrays: for 2-D tracks at ``pos`` (n, 2) with position covariances ``ppos``
-    (n, 2, 2) and detections ``z`` (m, 2) of variance ``r_var`` (m,). ``r_max`` (n,), if
-    given, is the largest variance each track's circle allows for instead of ``r_var``'s
-    largest: the largest of its own tracker's scan, when several are gated on one table.
+    (n, 2, 2) and detections ``z`` (m, 2) of variance ``r_var`` (m,).
 
     The costs come from exactly the floating-point steps of ``inv_sym`` and
     ``mahalanobis_sq`` on gathered pairs, so they agree to the bit; the pairs kept are those
@@ -109,8 +101,7 @@ def gate_2d(
     cost += term
     # The circle holds every gate ellipse with room to spare (λmax(S) < trace(P) + 2·σmax²),
     # so a pair on its rim is far outside the gate: the rim's rounding cannot matter.
-    widest = float(np.maximum.reduce(r_var)) if r_max is None else r_max[:, None]
-    spread = (p00 + p11) + 2.0 * widest
+    spread = (p00 + p11) + 2.0 * float(np.maximum.reduce(r_var))
     np.multiply(nu0, nu0, out=nu0)
     np.multiply(nu1, nu1, out=nu1)
     nu0 += nu1
@@ -119,14 +110,12 @@ def gate_2d(
     return keep, cost
 
 
-def near_pairs(
-    tracks: FloatArray, dets: FloatArray, *, gate: float, same: BoolArray | None = None
-) -> tuple[IntArray, IntArray]:
+def near_pairs(tracks: FloatArray, dets: FloatArray, *, gate: float) -> tuple[IntArray, IntArray]:
     """The (track, detection) pairs inside each track's circle, ``gate_2d``'s first test
-    to the bit, row by row as ``np.nonzero`` lists them; ``same`` (n, m), if given, masks
-    pairs out. ``tracks`` (n, 6) holds each track's x, y, Pxx, Pxy, Pyy and circle radius²
-    over the gate (``Pxx + Pyy + 2·r_max``, r_max the widest variance of its scan);
-    ``dets`` (m, 3) each detection's x, y and variance.
+    to the bit, row by row as ``np.nonzero`` lists them. ``tracks`` (n, 6) holds each
+    track's x, y, Pxx, Pxy, Pyy and circle radius² over the gate (``Pxx + Pyy + 2·r_max``,
+    r_max the widest variance of its scan); ``dets`` (m, 3) each detection's x, y and
+    variance.
 
     The circle is cheap and lets through a few pairs a track, so only those are scored.
     """
@@ -136,8 +125,6 @@ def near_pairs(
     np.multiply(nu1, nu1, out=nu1)
     nu0 += nu1
     near = nu0 <= gate * tracks[:, 5, None]
-    if same is not None:
-        near &= same
     rows, cols = near.nonzero()
     return rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
 
