@@ -20,6 +20,7 @@ from kizuna.fusion import (
     generate,
 )
 from kizuna.fusion._assoc import (
+    _unique,
     candidate_pairs,
     gate_2d,
     gnn_assign,
@@ -202,3 +203,40 @@ def test_the_update_is_the_joseph_form(seed: int, dim: int) -> None:
         want_p = ikh @ p[i] @ ikh.T + k @ r @ k.T
         np.testing.assert_allclose(got_x[i], x[i] + k @ (z[i] - h @ x[i]), rtol=1e-9, atol=1e-6)
         np.testing.assert_allclose(got_p[i], want_p, rtol=1e-8, atol=1e-8 * np.abs(want_p).max())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["spread", "ties", "near"]))
+def test_two_row_clusters_are_solved_as_the_solver_solves_them(seed: int, kind: str) -> None:
+    """Clusters of two rows are tried exhaustively, not solved: the same matches as the
+    solver's, whether costs are far apart, tied, or a rounding error apart."""
+    rng = np.random.default_rng(seed)
+    nc = int(rng.integers(1, 5))
+    keep = rng.random((2, nc)) < 0.7
+    keep[0, 0] = keep[1, -1] = True  # both rows in play
+    if nc == 1 or rng.random() < 0.5:
+        keep[:, 0] = True  # joined through a shared column
+    else:
+        keep[:, 0] = keep[:, -1] = True
+    if kind == "spread":
+        cost = rng.uniform(0, MISS, (2, nc))
+    elif kind == "ties":
+        cost = rng.integers(0, 4, (2, nc)).astype(float) * (MISS / 5)
+    else:
+        base = rng.uniform(0, MISS / 2)
+        cost = base + rng.integers(-2, 3, (2, nc)) * np.spacing(base) * rng.choice([1, 1e3])
+    rows, cols = keep.nonzero()
+    want = gnn_assign(2, nc, rows, cols, cost[rows, cols], miss_cost=MISS, small_max=0)
+    got = gnn_assign(2, nc, rows, cols, cost[rows, cols], miss_cost=MISS)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 300), min_size=1, max_size=400))
+def test_unique_by_counting_is_numpys_unique(values: list[int]) -> None:
+    a = np.array(values, dtype=np.int64)
+    got, inverse = _unique(a)
+    want, want_inverse = np.unique(a, return_inverse=True)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(inverse, want_inverse)

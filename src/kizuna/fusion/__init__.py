@@ -34,6 +34,7 @@ from kizuna.fusion._metrics import Gospa, RunScore, TruthFrame, gospa, score_run
 from kizuna.fusion._models import ConstantVelocity, MotionModel
 from kizuna.fusion._scenario import Scenario, ScenarioSpec, SensorSpec, generate
 from kizuna.fusion._t2t import FusedPicture, NationalTracks, ReleaseAwareFuser, TrackFuser
+from kizuna.fusion._together import step_together
 from kizuna.fusion._tracker import ScanResult, Tracker, TrackerConfig
 from kizuna.fusion._types import Detections, Rejects, TrackTable
 
@@ -79,5 +80,6 @@ __all__ = [
     "parse_tracks",
     "parse_truth",
     "score_run",
+    "step_together",
     "track_events",
 ]

@@ -14,9 +14,11 @@ forces the general route, which the tests use to prove the two agree.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
@@ -25,16 +27,21 @@ from kizuna.fusion._types import BoolArray, FloatArray, IntArray
 __all__ = [
     "DENSE_MAX",
     "SMALL_MAX",
+    "assign_edges",
     "candidate_pairs",
     "gate_2d",
+    "gate_pairs",
     "gnn_assign",
     "gnn_assign_dense",
     "mahalanobis_sq",
+    "near_pairs",
 ]
 
 _BIG = 1e12
 DENSE_MAX = 16384  # tracks x detections at or below which dense tables beat a KD-tree
 SMALL_MAX = 256  # contested edges at or below which clusters are found in plain Python
+_LIST_MAX = 48  # a cluster's edges at or below which its table is built as lists
+_TIE = 1e-9  # relative gap under which two assignments' costs count as a tie
 
 
 def candidate_pairs(
@@ -103,6 +110,56 @@ def gate_2d(
     return keep, cost
 
 
+def near_pairs(tracks: FloatArray, dets: FloatArray, *, gate: float) -> tuple[IntArray, IntArray]:
+    """The (track, detection) pairs inside each track's circle, ``gate_2d``'s first test
+    to the bit, row by row as ``np.nonzero`` lists them. ``tracks`` (n, 6) holds each
+    track's x, y, Pxx, Pxy, Pyy and circle radius² over the gate (``Pxx + Pyy + 2·r_max``,
+    r_max the widest variance of its scan); ``dets`` (m, 3) each detection's x, y and
+    variance.
+
+    The circle is cheap and lets through a few pairs a track, so only those are scored.
+    """
+    nu0 = dets[:, 0] - tracks[:, 0, None]
+    nu1 = dets[:, 1] - tracks[:, 1, None]
+    np.multiply(nu0, nu0, out=nu0)
+    np.multiply(nu1, nu1, out=nu1)
+    nu0 += nu1
+    near = nu0 <= gate * tracks[:, 5, None]
+    rows, cols = near.nonzero()
+    return rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
+
+
+def gate_pairs(
+    tracks: FloatArray, dets: FloatArray, rows: IntArray, cols: IntArray, *, gate: float
+) -> tuple[BoolArray, FloatArray]:
+    """Which of the pairs ``near_pairs`` gave pass the gate, and their squared Mahalanobis
+    distances, through ``gate_2d``'s floating-point steps in its order: the same bits."""
+    t = tracks[rows]
+    dz = dets[cols]
+    p00, p01, p11, r_var = t[:, 2], t[:, 3], t[:, 4], dz[:, 2]
+    a = p00 + r_var
+    d = p11 + r_var
+    det = a * d
+    det -= p01 * p01
+    i01 = -p01 / det
+    i00 = np.divide(d, det, out=d)
+    i11 = np.divide(a, det, out=a)
+    nu0 = dz[:, 0] - t[:, 0]
+    nu1 = dz[:, 1] - t[:, 1]
+    cost = nu0 * i00
+    cost *= nu0
+    term = np.multiply(nu0, i01, out=det)
+    term *= nu1
+    cost += term
+    np.multiply(nu1, i01, out=term)
+    term *= nu0
+    cost += term
+    np.multiply(nu1, i11, out=term)
+    term *= nu1
+    cost += term
+    return cost < gate, cost
+
+
 def gnn_assign_dense(
     keep: BoolArray, cost: FloatArray, *, miss_cost: float, small_max: int = SMALL_MAX
 ) -> tuple[IntArray, IntArray]:
@@ -162,7 +219,25 @@ def gnn_assign(
     sorted by row.
     """
     keep = cost < miss_cost
-    rows, cols, cost = rows[keep], cols[keep], cost[keep]
+    return assign_edges(
+        n_rows,
+        n_cols,
+        (rows[keep], cols[keep], cost[keep]),
+        miss_cost=miss_cost,
+        small_max=small_max,
+    )
+
+
+def assign_edges(
+    n_rows: int,
+    n_cols: int,
+    edges: tuple[IntArray, IntArray, FloatArray],
+    *,
+    miss_cost: float,
+    small_max: int = SMALL_MAX,
+) -> tuple[IntArray, IntArray]:
+    """``gnn_assign`` for edges that all cost less than ``miss_cost`` already."""
+    rows, cols, cost = edges
     if rows.size == 0:
         return rows, cols
     row_deg = np.bincount(rows, minlength=n_rows)
@@ -185,55 +260,67 @@ def gnn_assign(
 def _contested(
     n_rows: int, n_cols: int, edges: tuple[IntArray, IntArray, FloatArray], miss_cost: float
 ) -> tuple[IntArray, IntArray]:
+    """The matches among many contested edges: clusters from a sparse graph, each solved as
+    ``_contested_small`` solves it."""
     rows, cols, cost = edges
-    graph = coo_matrix(
-        (np.ones(rows.size), (rows, cols + n_rows)), shape=(n_rows + n_cols, n_rows + n_cols)
-    )
+    # The graph in CSR form straight away: rows first, then columns, an edge from each row.
+    nodes = n_rows + n_cols
+    by_row = np.argsort(rows, kind="stable")
+    indptr = np.zeros(nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=nodes), out=indptr[1:])
+    graph = csr_matrix((np.ones(rows.size), cols[by_row] + n_rows, indptr), shape=(nodes, nodes))
     _, label = connected_components(graph, directed=False)
-    comp = label[rows]
-    order = np.argsort(comp, kind="stable")
-    rows, cols, cost, comp = rows[order], cols[order], cost[order], comp[order]
-    starts = np.flatnonzero(np.r_[True, comp[1:] != comp[:-1]])
-    ends = np.r_[starts[1:], comp.size]
-    out_r: list[IntArray] = []
-    out_c: list[IntArray] = []
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):  # contested clusters only
-        ur, ri = np.unique(rows[a:b], return_inverse=True)
-        uc, ci = np.unique(cols[a:b], return_inverse=True)
-        nr, nc = ur.size, uc.size
-        # Columns past nc are one "unassigned" slot per row, priced at miss_cost.
-        m = np.full((nr, nc + nr), _BIG)
-        m[ri, ci] = cost[a:b]
-        m[np.arange(nr), nc + np.arange(nr)] = miss_cost
-        pr, pc = linear_sum_assignment(m)
-        real = pc < nc
-        out_r.append(ur[pr[real]])
-        out_c.append(uc[pc[real]])
-    return np.concatenate(out_r), np.concatenate(out_c)
+    order = np.argsort(label[rows], kind="stable")
+    comp = label[rows][order]
+    cuts = [0, *(np.flatnonzero(comp[1:] != comp[:-1]) + 1).tolist(), comp.size]
+    members = order.tolist()
+    clusters = [members[a:b] for a, b in itertools.pairwise(cuts)]
+    return _solve(clusters, (rows, cols, cost), miss_cost)
 
 
 def _contested_small(
     rows: IntArray, cols: IntArray, cost: FloatArray, miss_cost: float
 ) -> tuple[IntArray, IntArray]:
-    """``_contested`` for a few edges: the same clusters and the same solves, in plain Python."""
+    """``_contested`` for a few edges: the same clusters, found in plain Python."""
+    return _solve(_clusters(rows.tolist(), cols.tolist()), (rows, cols, cost), miss_cost)
+
+
+def _solve(
+    clusters: list[list[int]], edges: tuple[IntArray, IntArray, FloatArray], miss_cost: float
+) -> tuple[IntArray, IntArray]:
+    """Each cluster's minimum-cost assignment (a row may stay unassigned at ``miss_cost``):
+    the solver's on a table of the cluster's rows and columns in order, with one
+    "unassigned" column per row; a cluster of one or two rows by inspection instead."""
+    rows, cols, cost = edges
     r_l, c_l, w_l = rows.tolist(), cols.tolist(), cost.tolist()
     out_r: list[int] = []
     out_c: list[int] = []
-    for edges in _clusters(r_l, c_l):
-        ur = sorted({r_l[e] for e in edges})
+    for members in clusters:
+        if len(members) > _LIST_MAX:  # a big cluster's table is cheaper built by numpy
+            r, c = _solve_big(np.array(members), edges, miss_cost)
+            out_r.extend(r)
+            out_c.extend(c)
+            continue
+        ur = sorted({r_l[e] for e in members})
         if len(ur) == 1:
             # One row: the solver takes its cheapest column, the lowest-numbered on a tie.
             out_r.append(ur[0])
-            out_c.append(min([(w_l[e], c_l[e]) for e in edges])[1])
+            out_c.append(min([(w_l[e], c_l[e]) for e in members])[1])
             continue
-        uc = sorted({c_l[e] for e in edges})
+        if len(ur) == 2:
+            pairs = _two_rows(ur, [(r_l[e], c_l[e], w_l[e]) for e in members], miss_cost)
+            if pairs is not None:
+                out_r.extend(r for r, _ in pairs)
+                out_c.extend(c for _, c in pairs)
+                continue
+        uc = sorted({c_l[e] for e in members})
         nr, nc = len(ur), len(uc)
         ri = {r: i for i, r in enumerate(ur)}
         ci = {c: i for i, c in enumerate(uc)}
         m = [[_BIG] * (nc + nr) for _ in ur]
         for i, row in enumerate(m):
             row[nc + i] = miss_cost  # each row's own "unassigned" slot
-        for e in edges:
+        for e in members:
             m[ri[r_l[e]]][ci[c_l[e]]] = w_l[e]
         pr, pc = linear_sum_assignment(np.array(m))
         for a, b in zip(pr.tolist(), pc.tolist(), strict=True):
@@ -241,6 +328,54 @@ def _contested_small(
                 out_r.append(ur[a])
                 out_c.append(uc[b])
     return np.array(out_r, dtype=np.int64), np.array(out_c, dtype=np.int64)
+
+
+def _solve_big(
+    members: IntArray, edges: tuple[IntArray, IntArray, FloatArray], miss_cost: float
+) -> tuple[list[int], list[int]]:
+    """``_solve`` for one big cluster, the table built by numpy to the same values."""
+    rows, cols, cost = edges
+    ur, ri = _unique(rows[members])
+    uc, ci = _unique(cols[members])
+    nr, nc = ur.size, uc.size
+    table = np.full((nr, nc + nr), _BIG)
+    table[ri, ci] = cost[members]
+    table[np.arange(nr), nc + np.arange(nr)] = miss_cost
+    pr, pc = linear_sum_assignment(table)
+    real = pc < nc
+    return ur[pr[real]].tolist(), uc[pc[real]].tolist()
+
+
+def _unique(values: IntArray) -> tuple[IntArray, IntArray]:
+    """``np.unique(values, return_inverse=True)`` for small non-negative indices, by
+    counting instead of sorting."""
+    present = np.zeros(int(np.maximum.reduce(values)) + 1, dtype=bool)
+    present[values] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[values]
+
+
+def _two_rows(
+    ur: list[int], edges: list[tuple[int, int, float]], miss_cost: float
+) -> list[tuple[int, int]] | None:
+    """The assignment the solver finds for a cluster of two rows, found by trying every
+    one; None when the best is not clearly better than the next, as the solver breaks
+    such near-ties by its own rules."""
+    r0, r1 = ur
+    first = [(c, w) for r, c, w in edges if r == r0]
+    second = [(c, w) for r, c, w in edges if r == r1]
+    options: list[tuple[float, list[tuple[int, int]]]] = [(miss_cost + miss_cost, [])]
+    options += [(w + miss_cost, [(r0, c)]) for c, w in first]
+    options += [(w + miss_cost, [(r1, c)]) for c, w in second]
+    options += [
+        (w0 + w1, [(r0, c0), (r1, c1)]) for c0, w0 in first for c1, w1 in second if c0 != c1
+    ]
+    options.sort(key=lambda o: o[0])
+    best, runner_up = options[0][0], options[1][0]
+    # The solver's sums differ from these by rounding alone, far below the margin.
+    if runner_up - best <= _TIE * max(1.0, abs(best)):
+        return None
+    return options[0][1]
 
 
 def _clusters(r_l: list[int], c_l: list[int]) -> list[list[int]]:

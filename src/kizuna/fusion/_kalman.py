@@ -6,7 +6,16 @@ import numpy as np
 
 from kizuna.fusion._types import FloatArray
 
-__all__ = ["innovation_cov", "innovation_inv", "inv", "inv_sym", "predict", "update"]
+__all__ = [
+    "innovation_cov",
+    "innovation_inv",
+    "inv",
+    "inv_sym",
+    "predict",
+    "predict_cov",
+    "predict_state",
+    "update",
+]
 
 
 def inv(a: FloatArray) -> FloatArray:
@@ -18,7 +27,21 @@ def predict(
     x: FloatArray, p: FloatArray, f: FloatArray, q: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """x' = F x, P' = F P Fᵀ + Q for stacks x (n, s) and P (n, s, s)."""
-    return x @ f.T, f @ p @ f.T + q
+    return predict_state(x, f), predict_cov(p, f, q)
+
+
+def predict_state(x: FloatArray, f: FloatArray) -> FloatArray:
+    """x' = F x for a stack x (n, s). One BLAS product for the stack, whose last bits may
+    depend on n: a state is only the same to the bit when predicted with the same rows."""
+    out: FloatArray = x @ f.T
+    return out
+
+
+def predict_cov(p: FloatArray, f: FloatArray, q: FloatArray) -> FloatArray:
+    """P' = F P Fᵀ + Q for a stack P (n, s, s): one product per matrix, so each matrix comes
+    out the same to the bit however many are predicted together."""
+    out: FloatArray = f @ p @ f.T + q
+    return out
 
 
 def inv_sym(s: FloatArray) -> FloatArray:

@@ -29,11 +29,22 @@ from kizuna.fusion._assoc import (
     gnn_assign_dense,
     mahalanobis_sq,
 )
-from kizuna.fusion._kalman import inv_sym, predict, update
+from kizuna.fusion._kalman import inv_sym, predict_cov, predict_state, update
 from kizuna.fusion._models import ConstantVelocity, MotionModel
-from kizuna.fusion._types import Detections, FloatArray, IntArray, Rejects, TrackTable
+from kizuna.fusion._types import (
+    BoolArray,
+    Detections,
+    FloatArray,
+    IntArray,
+    Rejects,
+    TrackTable,
+)
 
-__all__ = ["ScanResult", "Tracker", "TrackerConfig"]
+__all__ = ["BATCH_MAX", "ScanResult", "Tracker", "TrackerConfig"]
+
+# Tracks x detections at or below which a tracker steps in a group, gated on a dense table
+# even above DENSE_MAX, where a lone step takes the KD-tree to the same pairs and costs.
+BATCH_MAX = 65536
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,18 +141,75 @@ class Tracker:
         self.rejects.merge(rejects)
         return ScanResult(self.tracks(), newly, deleted, rejects)
 
+    # ---- for ``step_together``: the usual route, taken by several trackers at once --------
+    def _batchable(self, time: float, det: Detections) -> bool:
+        """Whether ``step(time, det)`` would take the usual route, which a group takes for
+        it: a finite time in order, every row valid and from one sensor, tracks already, a
+        2-D scan of at most ``BATCH_MAX`` pairs, and room for every detection to start a
+        track."""
+        n, m = len(self), len(det)
+        return (
+            n > 0
+            and m > 0
+            and self._dense_max > 0
+            and n * m <= BATCH_MAX
+            and n + m <= self.config.max_tracks
+            and self.model.dim == 2
+            and det.z.ndim == 2
+            and det.z.shape[1] == 2
+            and det.z.dtype == np.float64
+            and det.sigma.dtype == np.float64
+            and math.isfinite(time)
+            and (self._time is None or time >= self._time)
+            and det._all_valid(self.config.sensors)  # one known sensor, when sensors are set
+            and (
+                self.config.sensors is not None
+                or bool(np.logical_and.reduce(det.sensor == det.sensor[0]))
+            )
+        )
+
+    def _state(
+        self,
+    ) -> tuple[FloatArray, FloatArray, IntArray, BoolArray, IntArray, IntArray, BoolArray]:
+        return (
+            self._x,
+            self._p,
+            self._ids,
+            self._hist,
+            self._age,
+            self._misses,
+            self._confirmed,
+        )
+
+    def _restore(
+        self,
+        next_id: int,
+        state: tuple[FloatArray, FloatArray, IntArray, BoolArray, IntArray, IntArray, BoolArray],
+    ) -> None:
+        self._next_id = next_id
+        self._x, self._p, self._ids, self._hist, self._age, self._misses, self._confirmed = state
+
     def _unchanged(self, rejects: Rejects) -> ScanResult:
         self.rejects.merge(rejects)
         empty = np.zeros(0, dtype=np.int64)
         return ScanResult(self.tracks(), empty, empty.copy(), rejects)
 
     def _predict(self, time: float) -> None:
+        fq = self._predict_state(time)
+        if fq is not None:
+            self._p = predict_cov(self._p, fq[1], fq[2])
+
+    def _predict_state(self, time: float) -> tuple[float, FloatArray, FloatArray] | None:
+        """Move the clock and the states to ``time``; return (dt, F, Q) if the covariances
+        are still to be predicted, else None."""
         dt = 0.0 if self._time is None else time - self._time
         self._time = time
         if dt > 0 and len(self):
             if self._fq is None or self._fq[0] != dt:
                 self._fq = (dt, self.model.transition(dt), self.model.noise(dt))
-            self._x, self._p = predict(self._x, self._p, self._fq[1], self._fq[2])
+            self._x = predict_state(self._x, self._fq[1])
+            return self._fq
+        return None
 
     def _pass(self, det: Detections, hit: NDArray[np.bool_], rejects: Rejects) -> NDArray[np.bool_]:
         """One sensor's detections: confirmed tracks choose first, then tentative ones."""
@@ -176,34 +244,10 @@ class Tracker:
         return np.concatenate(done_t), np.concatenate(done_d), free
 
     def _match_dense(self, det: Detections) -> tuple[IntArray, IntArray, NDArray[np.bool_]]:
-        """``_match`` for a small 2-D scan: every pair is scored once, on one dense table.
-
-        Each round masks the table rather than cutting it: rows and columns that are out
-        of a round only add empty lines, which change neither the pairs nor their order.
-        """
-        gate, small = self.config.gate, self._small_max
+        """``_match`` for a small 2-D scan: every pair is scored once, on one dense table."""
+        gate = self.config.gate
         keep, cost = gate_2d(self._x[:, :2], self._p[:, :2, :2], det.z, det.sigma**2, gate=gate)
-        conf = self._confirmed
-        n, m = keep.shape
-        free = np.ones(m, dtype=bool)
-        n_conf = int(np.add.reduce(conf))
-        ti = dk = np.zeros(0, dtype=np.int64)
-        if n_conf:
-            ti, dk = gnn_assign_dense(
-                keep if n_conf == n else keep & conf[:, None], cost, miss_cost=gate, small_max=small
-            )
-            free[dk] = False
-        if n_conf == n or dk.size == m:
-            return ti, dk, free
-        tentative = keep & ~conf[:, None] if n_conf else keep
-        if dk.size:
-            tentative &= free
-        mt, md = gnn_assign_dense(tentative, cost, miss_cost=gate, small_max=small)
-        if mt.size:
-            ti = np.concatenate([ti, mt])
-            dk = np.concatenate([dk, md])
-            free[md] = False
-        return ti, dk, free
+        return match_dense(keep, cost, self._confirmed, gate, self._small_max)
 
     def _associate(
         self, tr: IntArray, z: FloatArray, sigma: FloatArray
@@ -233,14 +277,7 @@ class Tracker:
         k = int(z.shape[0])
         if k == 0:
             return 0
-        d = self.model.dim
-        x = np.zeros((k, 2 * d))
-        x[:, :d] = z
-        var = np.empty((k, 2 * d))
-        var[:, :d] = sigma[:, None] ** 2
-        var[:, d:] = self.config.init_speed_sigma**2
-        p = np.zeros((k, 2 * d, 2 * d))
-        p.reshape(k, 4 * d * d)[:, :: 2 * d + 1] = var
+        x, p = born(z, sigma, self.model.dim, self.config.init_speed_sigma)
         ids = np.arange(self._next_id, self._next_id + k, dtype=np.int64)
         self._next_id += k
         self._x = np.concatenate([self._x, x])
@@ -254,30 +291,100 @@ class Tracker:
 
     def _maintain(self, hit: NDArray[np.bool_]) -> tuple[IntArray, IntArray]:
         """Book hits and misses; confirm and delete. Returns (newly confirmed, deleted) ids."""
-        cfg = self.config
         was = self._confirmed
-        self._hist[:, 1:] = self._hist[:, :-1]
-        self._hist[:, 0] = hit
-        self._age += 1
-        self._misses += 1
-        self._misses[hit] = 0
-        hits = np.add.reduce(self._hist, axis=1)
-        self._confirmed = confirmed = was | (hits >= cfg.confirm_m)
-        p, d = self._p, self.model.dim
-        # The trace of the position block; in 2-D the sum np.trace makes, without its wrapper.
-        var = p[:, 0, 0] + p[:, 1, 1] if d == 2 else np.trace(p[:, :d, :d], axis1=1, axis2=2)
-        window_misses = np.minimum(self._age, cfg.confirm_n) - hits
-        drop = np.where(
-            confirmed,
-            (self._misses >= cfg.max_misses) | (var > cfg.max_position_var),
-            window_misses > cfg.confirm_n - cfg.confirm_m,
+        self._confirmed, drop = book(
+            (self._hist, self._age, self._misses), was, hit, self._x, self._p, cfg=self.config
         )
-        drop |= ~np.logical_and.reduce(np.isfinite(self._x), axis=1)  # never keep a NaN track
         deleted = self._ids[drop & was]
-        newly = self._ids[confirmed & ~(was | drop)]
+        newly = self._ids[self._confirmed & ~(was | drop)]
         if np.logical_or.reduce(drop):
             keep = ~drop
             self._x, self._p, self._ids = self._x[keep], self._p[keep], self._ids[keep]
             self._hist, self._age = self._hist[keep], self._age[keep]
             self._misses, self._confirmed = self._misses[keep], self._confirmed[keep]
         return newly, deleted
+
+
+def match_dense(
+    keep: BoolArray, cost: FloatArray, conf: BoolArray, gate: float, small: int
+) -> tuple[IntArray, IntArray, BoolArray]:
+    """Both rounds of association on a dense (tracks, detections) table: confirmed tracks
+    choose first, then tentative ones among the detections left. Returns the matched
+    (track, detection) pairs and the detections left free.
+
+    Each round masks the table rather than cutting it: rows and columns that are out of a
+    round only add empty lines, which change neither the pairs nor their order. So tables
+    of several trackers side by side, with the pairs across trackers masked out, match each
+    tracker as its own table would.
+    """
+    n, m = keep.shape
+    free = np.ones(m, dtype=bool)
+    n_conf = int(np.add.reduce(conf))
+    ti = dk = np.zeros(0, dtype=np.int64)
+    if n_conf:
+        ti, dk = gnn_assign_dense(
+            keep if n_conf == n else keep & conf[:, None], cost, miss_cost=gate, small_max=small
+        )
+        free[dk] = False
+    if n_conf == n or dk.size == m:
+        return ti, dk, free
+    tentative = keep & ~conf[:, None] if n_conf else keep
+    if dk.size:
+        tentative &= free
+    mt, md = gnn_assign_dense(tentative, cost, miss_cost=gate, small_max=small)
+    if mt.size:
+        ti = np.concatenate([ti, mt])
+        dk = np.concatenate([dk, md])
+        free[md] = False
+    return ti, dk, free
+
+
+def born(
+    z: FloatArray, sigma: FloatArray, d: int, speed_sigma: float
+) -> tuple[FloatArray, FloatArray]:
+    """States and covariances of tracks born from single detections: at the detection,
+    still, with its variance in position and ``speed_sigma``² in velocity."""
+    k = z.shape[0]
+    x = np.zeros((k, 2 * d))
+    x[:, :d] = z
+    var = np.empty((k, 2 * d))
+    var[:, :d] = sigma[:, None] ** 2
+    var[:, d:] = speed_sigma**2
+    p = np.zeros((k, 2 * d, 2 * d))
+    p.reshape(k, 4 * d * d)[:, :: 2 * d + 1] = var
+    return x, p
+
+
+def book(
+    counters: tuple[NDArray[np.bool_], IntArray, IntArray],
+    was: BoolArray,
+    hit: BoolArray,
+    x: FloatArray,
+    p: FloatArray,
+    *,
+    cfg: TrackerConfig,
+    max_var: float | FloatArray | None = None,
+) -> tuple[BoolArray, BoolArray]:
+    """Book one scan's hits and misses in (history, age, misses), in place; return which
+    tracks are confirmed now and which must go. ``max_var`` (per track, or one for all)
+    stands in for ``cfg.max_position_var`` when tracks of several trackers are booked."""
+    hist, age, misses = counters
+    hist[:, 1:] = hist[:, :-1]
+    hist[:, 0] = hit
+    age += 1
+    misses += 1
+    misses[hit] = 0
+    hits = np.add.reduce(hist, axis=1)
+    confirmed = was | (hits >= cfg.confirm_m)
+    d = x.shape[1] // 2
+    # The trace of the position block; in 2-D the sum np.trace makes, without its wrapper.
+    var = p[:, 0, 0] + p[:, 1, 1] if d == 2 else np.trace(p[:, :d, :d], axis1=1, axis2=2)
+    window_misses = np.minimum(age, cfg.confirm_n) - hits
+    limit = cfg.max_position_var if max_var is None else max_var
+    drop = np.where(
+        confirmed,
+        (misses >= cfg.max_misses) | (var > limit),
+        window_misses > cfg.confirm_n - cfg.confirm_m,
+    )
+    drop |= ~np.logical_and.reduce(np.isfinite(x), axis=1)  # never keep a NaN track
+    return confirmed, drop

@@ -71,8 +71,18 @@ class Detections:
             zz = zz.reshape(0, 2)
         if zz.ndim != 2:
             raise ValidationError("must be a (k, d) array of positions", field="z")
-        ss = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (zz.shape[0],)).copy()
-        names = np.broadcast_to(np.asarray(sensor, dtype=np.str_), (zz.shape[0],)).copy()
+        k = zz.shape[0]
+        # A scalar, the usual case, is filled in directly: broadcasting costs more than it.
+        if isinstance(sigma, float | int):
+            ss = np.empty(k)
+            ss.fill(sigma)
+        else:
+            ss = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (k,)).copy()
+        if isinstance(sensor, str):
+            names = np.empty(k, dtype=f"<U{max(len(sensor), 1)}")
+            names.fill(sensor)
+        else:
+            names = np.broadcast_to(np.asarray(sensor, dtype=np.str_), (k,)).copy()
         return cls(zz, ss, names)
 
     @classmethod

@@ -57,6 +57,12 @@ class Forces:
         self._turn = np.array([groups[i].turn_per_h for i in self.group]) / 3600.0
         self._hidden_share = np.array([groups[i].hidden_share for i in self.group])
         self._expo = np.array([groups[i].exposure_min for i in self.group]) * 60.0
+        # Each entity's mean time hidden, so that its share of time hidden is hidden_share.
+        share, mean_expo = self._hidden_share, self._expo.mean(axis=1)
+        self._mean_hide = np.where(
+            share < 1.0, mean_expo * share / np.maximum(1.0 - share, 1e-9), np.inf
+        )
+        self._turn_dt = (0.0, self._turn * 0.0)  # chance of a turn in a step of dt seconds
         self.alive: BoolArray = np.ones(n, dtype=bool)
         # start in a random phase of the hide/expose cycle
         self.exposed: BoolArray = rng.random(n) >= self._hidden_share
@@ -68,7 +74,11 @@ class Forces:
 
     def _course(self, heading: FloatArray, idx: NDArray[np.int64] | None = None) -> FloatArray:
         speed = self._speed if idx is None else self._speed[idx]
-        return np.column_stack([np.cos(heading), np.sin(heading)]) * speed[:, None]
+        vel = np.empty((heading.size, 2))
+        np.cos(heading, out=vel[:, 0])
+        np.sin(heading, out=vel[:, 1])
+        vel *= speed[:, None]
+        return vel
 
     def _exposure(self, idx: NDArray[np.int64]) -> FloatArray:
         lo, hi = self._expo[idx, 0], self._expo[idx, 1]
@@ -76,25 +86,25 @@ class Forces:
         return out
 
     def _hiding(self, idx: NDArray[np.int64]) -> FloatArray:
-        share = self._hidden_share[idx]
-        mean_expo = self._expo[idx].mean(axis=1)
-        mean_hide = np.where(share < 1.0, mean_expo * share / np.maximum(1.0 - share, 1e-9), np.inf)
-        return self._rng.exponential(1.0, idx.size) * mean_hide
+        out: FloatArray = self._rng.exponential(1.0, idx.size) * self._mean_hide[idx]
+        return out
 
     def advance(self, dt: float) -> None:
         """Move everything ``dt`` seconds: turn now and then, stay in the box, hide and show."""
         self.time += dt
-        turning = self._rng.random(self.pos.shape[0]) < self._turn * dt
-        if turning.any():
-            idx = np.flatnonzero(turning)
+        if self._turn_dt[0] != dt:
+            self._turn_dt = (dt, self._turn * dt)
+        idx = np.flatnonzero(self._rng.random(self.pos.shape[0]) < self._turn_dt[1])
+        if idx.size:
             self.vel[idx] = self._course(self._rng.uniform(0, 2 * np.pi, idx.size), idx)
         self.pos += self.vel * dt
-        out = (self.pos < self._lo) | (self.pos > self._hi)
-        self.vel[out] *= -1.0  # turn back at the edge of the area of operations
-        np.clip(self.pos, self._lo, self._hi, out=self.pos)
-        due = self._switch_at <= self.time
-        if due.any():
-            idx = np.flatnonzero(due)
+        out = self.pos < self._lo
+        out |= self.pos > self._hi
+        np.negative(self.vel, out=self.vel, where=out)  # turn back at the edge of the area
+        # np.clip's result, without its Python wrapper: positions are never NaN.
+        np.minimum(np.maximum(self.pos, self._lo, out=self.pos), self._hi, out=self.pos)
+        idx = np.flatnonzero(self._switch_at <= self.time)
+        if idx.size:
             now_exposed = ~self.exposed[idx]
             self.exposed[idx] = now_exposed
             self.exposed_since[idx] = np.where(now_exposed, self.time, np.inf)

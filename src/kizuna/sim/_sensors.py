@@ -10,7 +10,7 @@ import numpy as np
 from kizuna.fusion import Detections
 from kizuna.sim._forces import Forces
 
-__all__ = ["SensorSpec", "observe", "sees_mask"]
+__all__ = ["Coverage", "SensorSpec", "coverage", "observe", "sees_mask"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,31 +35,46 @@ def sees_mask(spec: SensorSpec, forces: Forces) -> np.ndarray | None:
     return np.isin(forces.type, list(spec.sees))
 
 
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Where a sensor looks, in metres, and which entities it can detect by type (None:
+    all): what a run works out once per sensor."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    sees: np.ndarray | None
+
+
+def coverage(
+    spec: SensorSpec, forces: Forces, box: tuple[tuple[float, float], tuple[float, float]]
+) -> Coverage:
+    (x0, x1), (y0, y1) = spec.x_km or box[0], spec.y_km or box[1]
+    lo = np.array([x0 * 1e3, y0 * 1e3])
+    hi = np.array([x1 * 1e3, y1 * 1e3])
+    return Coverage(lo, hi, sees_mask(spec, forces))
+
+
 def observe(
     spec: SensorSpec,
     forces: Forces,
     rng: np.random.Generator,
-    box: tuple[tuple[float, float], tuple[float, float]],
-    sees: np.ndarray | None,
+    cover: Coverage,
+    visible: np.ndarray,
 ) -> Detections:
     """One look: each visible entity in coverage is detected with ``pd``, plus Poisson clutter.
-    ``sees`` is ``sees_mask(spec, forces)``, which a run works out once per sensor."""
-    (x0, x1), (y0, y1) = spec.x_km or box[0], spec.y_km or box[1]
+    ``cover`` is ``coverage(spec, forces, box)`` and ``visible`` ``forces.visible()``, which a
+    run works out once per sensor and once per tick."""
     pos = forces.pos
-    inside = (
-        forces.visible()
-        & (pos[:, 0] >= x0 * 1e3)
-        & (pos[:, 0] <= x1 * 1e3)
-        & (pos[:, 1] >= y0 * 1e3)
-        & (pos[:, 1] <= y1 * 1e3)
-    )
-    if sees is not None:
-        inside &= sees
+    # Both axes in one comparison each: the same booleans as one test per axis and bound.
+    within = pos >= cover.lo
+    within &= pos <= cover.hi
+    inside = within[:, 0] & within[:, 1]
+    inside &= visible
+    if cover.sees is not None:
+        inside &= cover.sees
     hit = inside & (rng.random(inside.size) < spec.pd)
-    z = pos[hit] + rng.normal(0.0, spec.sigma_m, (int(hit.sum()), 2))
+    z = pos[hit] + rng.normal(0.0, spec.sigma_m, (int(np.add.reduce(hit)), 2))
     n_false = int(rng.poisson(spec.clutter))
     if n_false:
-        lo = np.array([x0, y0]) * 1e3
-        hi = np.array([x1, y1]) * 1e3
-        z = np.vstack([z, lo + rng.random((n_false, 2)) * (hi - lo)])
+        z = np.concatenate([z, cover.lo + rng.random((n_false, 2)) * (cover.hi - cover.lo)])
     return Detections.of(z, spec.sigma_m, spec.id)

@@ -19,14 +19,14 @@ from kizuna.coord import Architecture, CoordinationCell, Nomination, Stage
 from kizuna.cop import Picture
 from kizuna.cot import Event, Point
 from kizuna.errors import KizunaError
-from kizuna.fusion import Tracker, TrackerConfig
+from kizuna.fusion import Tracker, TrackerConfig, step_together
 from kizuna.labels import Clearance, ClearanceStatus, Decider, Viewer, parse_banner
 from kizuna.sim._clock import SimClock
 from kizuna.sim._forces import Forces
 from kizuna.sim._geo import Grid
 from kizuna.sim._picture import Crossing, NationalPicture, TrackGroup, tracks_to_events
 from kizuna.sim._scenario import Scenario
-from kizuna.sim._sensors import SensorSpec, observe, sees_mask
+from kizuna.sim._sensors import SensorSpec, coverage, observe
 from kizuna.sim._stock import NationalStock
 from kizuna.store import Record
 from kizuna.sustain import Stockpile, SustainModel
@@ -74,7 +74,7 @@ class World:
         self._sense_rng = np.random.default_rng([seed, 2])
         self.box = (scenario.theatre.x_km, scenario.theatre.y_km)
         self.sensors = self._sensors()
-        self._sees = {sid: sees_mask(spec, self.forces) for sid, spec in self.sensors.items()}
+        self._cover = {sid: coverage(s, self.forces, self.box) for sid, s in self.sensors.items()}
         self.groups = self._groups()
         self._trackers = {sid: self._tracker(spec) for sid, spec in self.sensors.items()}
         # A track stays in a picture for two of its sensor's revisits, and at least two
@@ -147,11 +147,24 @@ class World:
             yield self.env.timeout(step)
             self.forces.advance(step)
             now = float(self.env.now)
-            for sid, spec in self.sensors.items():
-                if now - self._last_look[sid] >= spec.revisit_s - 1e-9:
-                    self._last_look[sid] = now
-                    dets = observe(spec, self.forces, self._sense_rng, self.box, self._sees[sid])
-                    self.groups[sid].tracks = self._trackers[sid].step(now, dets).tracks
+            due = [
+                sid
+                for sid, spec in self.sensors.items()
+                if now - self._last_look[sid] >= spec.revisit_s - 1e-9
+            ]
+            if not due:
+                continue
+            # Looks draw from one stream in sensor order; the trackers of sensors that look
+            # at the same instant then step together, as each would alone.
+            visible = self.forces.visible()
+            scans = []
+            for sid in due:
+                self._last_look[sid] = now
+                spec, cover = self.sensors[sid], self._cover[sid]
+                scans.append(observe(spec, self.forces, self._sense_rng, cover, visible))
+            stepped = step_together([self._trackers[sid] for sid in due], now, scans)
+            for sid, result in zip(due, stepped, strict=True):
+                self.groups[sid].tracks = result.tracks
 
     def _exchange(self) -> simpy.events.ProcessGenerator:
         every = self.scenario.picture_s
