@@ -125,3 +125,21 @@ async def test_over_label_is_judged_against_what_the_partner_may_originate(pair:
     kimitsu = msgspec.structs.replace(JPN_ITEM, label="JPN KIMITSU//REL TO JPN, USA")
     assert capped.receive(env(kimitsu), "JPN").reasons == (G.DENY_OVER_LABEL,)
     assert capped.receive(env(JPN_ITEM, msg_id="m2"), "JPN").outcome is Outcome.ACCEPT
+
+
+async def test_a_run_asks_the_store_about_its_ids_once_and_still_refuses_every_replay(
+    pair: Pair,
+) -> None:
+    gw, db = pair.usa.gw, pair.usa.db
+    items = [msgspec.structs.replace(JPN_ITEM, uid=f"j{i}") for i in range(6)]
+    first = [env(it, msg_id=f"m{i}") for i, it in enumerate(items[:3])]
+    assert all(v.outcome is Outcome.ACCEPT for v in gw.receive_batch(first, "JPN"))
+    asked: list[str] = []
+    db._db.set_trace_callback(asked.append)
+    second = [env(it, msg_id=f"m{i}") for i, it in enumerate(items)]  # three are replays
+    got = [v.outcome for v in gw.receive_batch([*second, b"garbage"], "JPN")]
+    db._db.set_trace_callback(None)
+    assert got == [Outcome.DENY] * 3 + [Outcome.ACCEPT] * 3 + [Outcome.DENY]
+    assert sum("FROM seen" in sql for sql in asked) == 1
+    assert [r.uid for r in gw.received()] == [f"j{i}" for i in range(6)]
+    assert gw.receive(second[4], "JPN").reasons == (G.DENY_REPLAY,)  # nothing stale is kept

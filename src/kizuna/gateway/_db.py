@@ -3,6 +3,7 @@ countersigned), the hold queue and the message ids already accepted inbound."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -150,6 +151,15 @@ class GatewayDb(AuditSink):
     def seen(self, msg_id: str) -> bool:
         cur = self._run("look up a message id", "SELECT 1 FROM seen WHERE msg_id = ?", (msg_id,))
         return cur.fetchone() is not None
+
+    def seen_among(self, msg_ids: Sequence[str]) -> set[str]:
+        """Which of these message ids were accepted before: one query for a run of them."""
+        cur = self._run(
+            "look up message ids",
+            "SELECT msg_id FROM seen WHERE msg_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(msg_ids)),),
+        )
+        return {m for (m,) in cur}
 
     def mark_seen(self, msg_id: str, at: str) -> None:
         self._run("record a message id", "INSERT OR IGNORE INTO seen VALUES (?, ?)", (msg_id, at))

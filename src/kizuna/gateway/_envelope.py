@@ -19,7 +19,7 @@ from kizuna.errors import ParseError
 from kizuna.gateway._keys import KeyRing, Signer
 from kizuna.gateway._merkle import Place, batch_paths, leaf_hash, path_nodes, root_from_path
 
-__all__ = ["Envelope", "HeadCheck", "open_envelope", "seal", "seal_batch"]
+__all__ = ["Envelope", "HeadCheck", "open_envelope", "peek_msg_id", "seal", "seal_batch"]
 
 MAX_BATCH = 1 << 16
 _MAX_PATH = 16  # log2(MAX_BATCH): a longer audit path cannot belong to any batch we accept
@@ -151,6 +151,22 @@ def seal(
     return seal_batch(
         signer, receiver=receiver, sent_at=sent_at, items=[(msg_id, audit_seq, item)]
     )[0]
+
+
+class _MsgId(msgspec.Struct):
+    msg_id: str = ""
+
+
+_PEEK = msgspec.json.Decoder(_MsgId)
+
+
+def peek_msg_id(data: bytes) -> str:
+    """The message id an envelope names, read without judging anything else ("" if none can
+    be read): a hint for looking ids up together, never a reason to trust the envelope."""
+    try:
+        return _PEEK.decode(data).msg_id
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return ""
 
 
 def open_envelope(data: bytes) -> Envelope:

@@ -16,7 +16,7 @@ from kizuna.clock import Clock
 from kizuna.errors import KizunaError
 from kizuna.gateway._audit import AuditLog, Checkpoint
 from kizuna.gateway._db import GatewayDb, HeldItem, Received
-from kizuna.gateway._envelope import seal_batch
+from kizuna.gateway._envelope import peek_msg_id, seal_batch
 from kizuna.gateway._guard import GuardReason, Outcome, Verdict, Work
 from kizuna.gateway._item import ItemCodec
 from kizuna.gateway._keys import KeyRing, Signer
@@ -63,6 +63,9 @@ class Gateway:
         self.audit = AuditLog(config.nation, db, db.rows())
         self.ledger = Ledger()
         self._pending: set[str] = set()  # accepted in the run being judged, not yet stored
+        # The stored answer for the ids a run's envelopes name, asked once for the run; an id
+        # not in it (an envelope that did not name one we could read) is looked up alone.
+        self._known: dict[str, bool] = {}
         self._stamp: tuple[datetime | None, str] = (None, "")  # the last judging time, as text
         recorded: dict[str, str] = {}
         for i in range(len(self.audit)):
@@ -199,25 +202,39 @@ class Gateway:
         stamp = at.isoformat()  # a run is received at one time
         tier = self._tiers.get(partner)
         verdicts, accepted = [], []
-        for data in datas:
-            v = self.inbound.run(Work(data, partner, tier, at))
-            self._record("inbound", v)
-            verdicts.append(v)
-            if v.released and v.work.envelope is not None and v.work.item is not None:
-                env, item = v.work.envelope, v.work.item
-                self._pending.add(env.msg_id)
-                accepted.append(
-                    Received(env.msg_id, item.origin, item.uid, item.label, v.work.out, stamp)
-                )
         try:
+            self._prefetch_seen(datas)
+            for data in datas:
+                v = self.inbound.run(Work(data, partner, tier, at))
+                self._record("inbound", v)
+                verdicts.append(v)
+                if v.released and v.work.envelope is not None and v.work.item is not None:
+                    env, item = v.work.envelope, v.work.item
+                    self._pending.add(env.msg_id)
+                    accepted.append(
+                        Received(env.msg_id, item.origin, item.uid, item.label, v.work.out, stamp)
+                    )
             self.audit.flush()
             self._db.accept(accepted)
-        finally:
+        finally:  # what this run knew or held back about ids is of no use to the next
             self._pending.clear()
+            self._known = {}
         return verdicts
 
+    def _prefetch_seen(self, datas: Sequence[bytes]) -> None:
+        """Ask the store once about every id the run's envelopes name. The ids are only
+        read here, not trusted: the guard opens and checks each envelope as ever, and asks
+        about the id it finds there."""
+        ids = [i for i in map(peek_msg_id, datas) if i]
+        if ids:
+            seen = self._db.seen_among(ids)
+            self._known = {i: i in seen for i in ids}
+
     def _seen(self, msg_id: str) -> bool:
-        return msg_id in self._pending or self._db.seen(msg_id)
+        if msg_id in self._pending:
+            return True
+        known = self._known.get(msg_id)
+        return self._db.seen(msg_id) if known is None else known
 
     def refuse_frame(self, why: str, *, too_large: bool) -> None:
         """A partner connection broke the framing (an oversized or cut frame): on the record,
