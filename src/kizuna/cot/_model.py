@@ -101,6 +101,11 @@ class Event(msgspec.Struct, frozen=True):
         )  # fmt: skip
 
 
+# A node or gateway sees a handful of (type, how) pairs over and over; the ones that passed
+# are remembered, so a new pair is checked once (bounded; a refusal is never remembered).
+_GOOD_KINDS: set[tuple[str, str]] = set()
+
+
 def check_event(
     uid: str,
     type_: str,
@@ -117,17 +122,22 @@ def check_event(
     if not uid or len(uid) > _MAX_UID:
         raise ValidationError(f"must be 1..{_MAX_UID} characters", field="uid")
     _check_text(uid, "uid")
-    if not _TYPE.match(type_):
-        raise ValidationError(f"{type_[:40]!r} is not a CoT type", field="type")
-    if not _HOW.match(how):
-        raise ValidationError(f"{how[:40]!r} is not a CoT how", field="how")
+    if (type_, how) not in _GOOD_KINDS:
+        if not _TYPE.match(type_):
+            raise ValidationError(f"{type_[:40]!r} is not a CoT type", field="type")
+        if not _HOW.match(how):
+            raise ValidationError(f"{how[:40]!r} is not a CoT how", field="how")
+        if len(_GOOD_KINDS) >= 1024:
+            _GOOD_KINDS.clear()
+        _GOOD_KINDS.add((type_, how))
     if access or qos or opex:
         for name, value in (("access", access), ("qos", qos), ("opex", opex)):
             if len(value) > 256:
                 raise ValidationError("longer than 256 characters", field=name)
             _check_text(value, name)
     _check_time(time, "time")
-    _check_time(start, "start")
+    if start is not time:  # most events start when they are stamped: one check does both
+        _check_time(start, "start")
     _check_time(stale, "stale")
     if stale < start:
         raise ValidationError("stale is before start", field="stale")
