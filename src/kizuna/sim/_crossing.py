@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from kizuna.bus import SqliteBus, subject
+from kizuna.bus import SqliteBus, Subscription, subject
 from kizuna.clock import Clock
 from kizuna.cot import Event, event_to_xml
 from kizuna.gateway import (
@@ -34,6 +34,7 @@ _BATCH = 512
 class _Side:
     def __init__(self, gw: Gateway, db: GatewayDb, bus: SqliteBus, codec: CotItemCodec) -> None:
         self.gw, self.db, self.bus, self.codec = gw, db, bus, codec
+        self.link: Subscription | None = None  # the durable consumer toward the partner
 
 
 class GatewayCrossing:
@@ -76,7 +77,11 @@ class GatewayCrossing:
     async def _send(self, origin: str, partner: str, events: Sequence[Event]) -> list[Event]:
         src, dst = self._sides[origin], self._sides[partner]
         await src.gw.offer([event_to_xml(e) for e in events], partner)
-        sub = await src.bus.subscribe(subject("out", partner), durable=f"link-{partner}")
+        sub = src.link
+        if sub is None:
+            sub = src.link = await src.bus.subscribe(
+                subject("out", partner), durable=f"link-{partner}"
+            )
         accepted: list[Event] = []
         while True:
             msgs = await sub.fetch(_BATCH)
