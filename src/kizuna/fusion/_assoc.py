@@ -66,18 +66,18 @@ def candidate_pairs(
     return rows, cols
 
 
-def gate_2d(
-    pos: FloatArray, ppos: FloatArray, z: FloatArray, r_var: FloatArray, *, gate: float
-) -> tuple[BoolArray, FloatArray]:
-    """Which (track, detection) pairs pass the gate, and their squared Mahalanobis distances,
-    as (n, m) arrays: for 2-D tracks at ``pos`` (n, 2) with position covariances ``ppos``
-    (n, 2, 2) and detections ``z`` (m, 2) of variance ``r_var`` (m,).
-
-    The costs come from exactly the floating-point steps of ``inv_sym`` and
-    ``mahalanobis_sq`` on gathered pairs, so they agree to the bit; the pairs kept are those
-    the KD-tree's enclosing circle lets through and the gate then passes.
-    """
-    p00, p01, p11 = ppos[:, 0, 0, None], ppos[:, 0, 1, None], ppos[:, 1, 1, None]
+def _mahalanobis_2d(
+    nu0: FloatArray,
+    nu1: FloatArray,
+    *,
+    p00: FloatArray,
+    p01: FloatArray,
+    p11: FloatArray,
+    r_var: FloatArray,
+) -> FloatArray:
+    """νᵀ S⁻¹ ν for S = P + r·I, elementwise over broadcast arrays, through ``inv_sym`` and
+    ``mahalanobis_sq``'s floating-point steps, so a pair scores the same bits whichever
+    table it is scored in."""
     a = p00 + r_var
     d = p11 + r_var
     det = a * d
@@ -85,8 +85,6 @@ def gate_2d(
     i01 = -p01 / det
     i00 = np.divide(d, det, out=d)
     i11 = np.divide(a, det, out=a)
-    nu0 = z[:, 0] - pos[:, 0, None]
-    nu1 = z[:, 1] - pos[:, 1, None]
     # (((ν0·i00)·ν0 + (ν0·i01)·ν1) + (ν1·i01)·ν0) + (ν1·i11)·ν1: einsum's order, in place.
     cost = nu0 * i00
     cost *= nu0
@@ -99,6 +97,24 @@ def gate_2d(
     np.multiply(nu1, i11, out=term)
     term *= nu1
     cost += term
+    return cost
+
+
+def gate_2d(
+    pos: FloatArray, ppos: FloatArray, z: FloatArray, r_var: FloatArray, *, gate: float
+) -> tuple[BoolArray, FloatArray]:
+    """Which (track, detection) pairs pass the gate, and their squared Mahalanobis distances,
+    as (n, m) arrays: for 2-D tracks at ``pos`` (n, 2) with position covariances ``ppos``
+    (n, 2, 2) and detections ``z`` (m, 2) of variance ``r_var`` (m,).
+
+    The costs come from exactly the floating-point steps of ``inv_sym`` and
+    ``mahalanobis_sq`` on gathered pairs, so they agree to the bit; the pairs kept are those
+    the KD-tree's enclosing circle lets through and the gate then passes.
+    """
+    p00, p01, p11 = ppos[:, 0, 0, None], ppos[:, 0, 1, None], ppos[:, 1, 1, None]
+    nu0 = z[:, 0] - pos[:, 0, None]
+    nu1 = z[:, 1] - pos[:, 1, None]
+    cost = _mahalanobis_2d(nu0, nu1, p00=p00, p01=p01, p11=p11, r_var=r_var)
     # The circle holds every gate ellipse with room to spare (λmax(S) < trace(P) + 2·σmax²),
     # so a pair on its rim is far outside the gate: the rim's rounding cannot matter.
     spread = (p00 + p11) + 2.0 * float(np.maximum.reduce(r_var))
@@ -137,26 +153,9 @@ def gate_pairs(
     t = tracks[rows]
     dz = dets[cols]
     p00, p01, p11, r_var = t[:, 2], t[:, 3], t[:, 4], dz[:, 2]
-    a = p00 + r_var
-    d = p11 + r_var
-    det = a * d
-    det -= p01 * p01
-    i01 = -p01 / det
-    i00 = np.divide(d, det, out=d)
-    i11 = np.divide(a, det, out=a)
     nu0 = dz[:, 0] - t[:, 0]
     nu1 = dz[:, 1] - t[:, 1]
-    cost = nu0 * i00
-    cost *= nu0
-    term = np.multiply(nu0, i01, out=det)
-    term *= nu1
-    cost += term
-    np.multiply(nu1, i01, out=term)
-    term *= nu0
-    cost += term
-    np.multiply(nu1, i11, out=term)
-    term *= nu1
-    cost += term
+    cost = _mahalanobis_2d(nu0, nu1, p00=p00, p01=p01, p11=p11, r_var=r_var)
     return cost < gate, cost
 
 
