@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 from kizuna.errors import StoreError
 from kizuna.gateway._audit import AuditRow, AuditSink, Checkpoint
 
@@ -46,8 +48,9 @@ class HeldItem:
     state: str
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
+class Received(msgspec.Struct, frozen=True):
+    """An item accepted from the partner, as stored (one is made per item accepted)."""
+
     msg_id: str
     origin: str
     uid: str

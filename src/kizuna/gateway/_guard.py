@@ -5,7 +5,6 @@ path, and an item is released only when every filter has passed it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -92,8 +91,9 @@ class Work(msgspec.Struct, frozen=True):
                     self.label, self.rule, self.sanitised, self.approved, self.out)  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(msgspec.Struct, frozen=True):
+    """The guard's answer for one item: a frozen msgspec struct, made once per item judged."""
+
     outcome: Outcome
     reasons: tuple[AnyReason, ...]
     stage: str
