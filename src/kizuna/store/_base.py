@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
+
+import msgspec
 
 from kizuna.cot import Event
 from kizuna.errors import StoreError
@@ -17,9 +18,9 @@ Committed = Callable[[tuple[bool, ...] | StoreError], None]
 """Told, on the event loop, a submitted batch's new-flags once durable, or why it is not."""
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """An event as the node accepted it: ``origin`` is the publishing principal's id."""
+class Record(msgspec.Struct, frozen=True):
+    """An event as the node accepted it: ``origin`` is the publishing principal's id. A
+    frozen msgspec struct, like the event it holds: a picture makes one per item."""
 
     origin: str
     event: Event
