@@ -132,6 +132,8 @@ class Gateway:
 
     async def _publish(self, partner: str, released: Sequence[tuple[int, bytes]]) -> None:
         """Seal what was released as one batch and put each envelope on the bus."""
+        if not released:
+            return
         items = [
             (f"{self.nation}-{partner}-{sha256(data).hexdigest()[:32]}", seq, data)
             for seq, data in released
