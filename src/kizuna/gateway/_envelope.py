@@ -17,7 +17,7 @@ import msgspec
 
 from kizuna.errors import ParseError
 from kizuna.gateway._keys import KeyRing, Signer
-from kizuna.gateway._merkle import Place, batch_paths, leaf_hash, path_nodes, root_from_path
+from kizuna.gateway._merkle import Place, batch_paths, leaf_hash, path_nodes
 
 __all__ = ["Envelope", "HeadCheck", "open_envelope", "peek_msg_id", "seal", "seal_batch"]
 
@@ -54,13 +54,6 @@ class Envelope(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             seq=self.audit_seq,
             item=self.item,
         )
-
-    def head(self) -> bytes | None:
-        """The signed batch head this envelope proves itself part of; None if its path
-        leads nowhere."""
-        leaf = leaf_hash(self.body())
-        root = root_from_path(self.index, self.size, leaf, self.path)
-        return None if root is None else _head(self.sender, self.size, root)
 
     def signature_ok(self, ring: KeyRing) -> bool:
         return HeadCheck(ring.verify)(self)
