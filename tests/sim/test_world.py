@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,7 +18,7 @@ from kizuna.coord._model import TERMINAL
 from kizuna.cot import Event
 from kizuna.report import PLOT_IDS
 from kizuna.roadmap import Tier
-from kizuna.sim import ExerciseRun, RunKey, World, load_scenario
+from kizuna.sim import ExerciseRun, RunKey, World, load_scenario, read_result
 from kizuna.sim._crossing import GatewayCrossing
 from kizuna.sim._picture import Crossing
 from kizuna.sustain import default_model
@@ -238,3 +240,26 @@ def test_bad_scenario_fails_before_running(tmp_path: Path) -> None:
     for path in ("hours", "red", "speed", "theatre.x_km"):
         assert path in done.stdout
     assert not (tmp_path / "o" / "runs").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_sweep_cleanly_and_keeps_its_finished_runs(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "kizuna.cli", "exercise", "run", "--hours", "1",
+           "--seeds", "4", "--jobs", "2", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while len(list((out / "runs").glob("*.sqlite"))) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "no run finished"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    kept = list((out / "runs").glob("*.sqlite"))
+    assert 2 <= len(kept) < 36
+    assert not list((out / "runs").glob("*.partial"))
+    assert all(read_result(p).sim_s == 3600.0 for p in kept)
+    assert (out / "report.html").exists()
