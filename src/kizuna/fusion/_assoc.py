@@ -240,10 +240,18 @@ def assign_edges(
     if rows.size == 0:
         return rows, cols
     row_deg = np.bincount(rows, minlength=n_rows)
-    col_deg = np.bincount(cols, minlength=n_cols)
-    lone = (row_deg[rows] == 1) & (col_deg[cols] == 1)
+    alone = np.bincount(cols, minlength=n_cols)[cols] == 1  # no other row wants the column
+    lone = (row_deg[rows] == 1) & alone
     out_r, out_c = [rows[lone]], [cols[lone]]
-    rows, cols, cost = rows[~lone], cols[~lone], cost[~lone]
+    # A row of several columns no other row wants is a cluster of its own, solved here.
+    single = np.bincount(rows[~alone], minlength=n_rows)[rows] == 0
+    rest = ~single
+    single ^= lone
+    if np.logical_or.reduce(single):
+        r1, c1 = _cheapest_per_row(rows[single], cols[single], cost[single])
+        out_r.append(r1)
+        out_c.append(c1)
+    rows, cols, cost = rows[rest], cols[rest], cost[rest]
     if rows.size:
         if rows.size <= small_max:
             r2, c2 = _contested_small(rows, cols, cost, miss_cost)
@@ -254,6 +262,18 @@ def assign_edges(
     mr, mc = np.concatenate(out_r), np.concatenate(out_c)
     order = np.argsort(mr, kind="stable")
     return mr[order], mc[order]
+
+
+def _cheapest_per_row(
+    rows: IntArray, cols: IntArray, cost: FloatArray
+) -> tuple[IntArray, IntArray]:
+    """Each row's cheapest edge, the lowest column on a tie: ``_solve``'s choice for a
+    cluster of one row, ``min`` over its (cost, column) pairs."""
+    order = np.lexsort((cols, cost, rows))
+    r, c = rows[order], cols[order]
+    first = np.ones(r.size, dtype=bool)
+    np.not_equal(r[1:], r[:-1], out=first[1:])
+    return r[first], c[first]
 
 
 def _contested(
