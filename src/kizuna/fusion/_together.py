@@ -252,8 +252,8 @@ def _book_group(
 
 
 def _weave_order(ns: list[int], nb: list[int]) -> IntArray:
-    """Where each row of ``_weave(old, new)`` sits in ``old`` stacked, then ``new`` stacked:
-    each tracker's old rows, then its new ones, tracker after tracker."""
+    """For each tracker's old rows, then its new ones, tracker after tracker: where the row
+    sits in all old rows stacked, then all new rows stacked."""
     n_old = sum(ns)
     sizes: list[int] = []
     shift: list[int] = []  # source row minus woven row, the same along a block
@@ -273,11 +273,6 @@ def _cuts(sizes: list[int]) -> list[tuple[int, int]]:
         out.append((a, a + n))
         a += n
     return out
-
-
-def _weave(old: list[NDArray[Any]], new: list[NDArray[Any]]) -> NDArray[Any]:
-    """Each tracker's old rows, then its new ones, tracker after tracker."""
-    return np.concatenate([piece for pair in zip(old, new, strict=True) for piece in pair])
 
 
 def _cut(values: NDArray[Any], counts: list[int]) -> list[NDArray[Any]]:
