@@ -15,6 +15,7 @@ forces the general route, which the tests use to prove the two agree.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -293,7 +294,10 @@ def _contested(
     comp = label[rows][order]
     cuts = [0, *(np.flatnonzero(comp[1:] != comp[:-1]) + 1).tolist(), comp.size]
     members = order.tolist()
-    clusters = [members[a:b] for a, b in itertools.pairwise(cuts)]
+    # A big cluster's edges stay an array: its table is built by numpy from them.
+    clusters: list[list[int] | IntArray] = [
+        members[a:b] if b - a <= _LIST_MAX else order[a:b] for a, b in itertools.pairwise(cuts)
+    ]
     return _solve(clusters, (rows, cols, cost), miss_cost)
 
 
@@ -305,7 +309,9 @@ def _contested_small(
 
 
 def _solve(
-    clusters: list[list[int]], edges: tuple[IntArray, IntArray, FloatArray], miss_cost: float
+    clusters: Sequence[list[int] | IntArray],
+    edges: tuple[IntArray, IntArray, FloatArray],
+    miss_cost: float,
 ) -> tuple[IntArray, IntArray]:
     """Each cluster's minimum-cost assignment (a row may stay unassigned at ``miss_cost``):
     the solver's on a table of the cluster's rows and columns in order, with one
@@ -316,7 +322,7 @@ def _solve(
     out_c: list[int] = []
     for members in clusters:
         if len(members) > _LIST_MAX:  # a big cluster's table is cheaper built by numpy
-            r, c = _solve_big(np.array(members), edges, miss_cost)
+            r, c = _solve_big(np.asarray(members, dtype=np.int64), edges, miss_cost)
             out_r.extend(r)
             out_c.extend(c)
             continue
