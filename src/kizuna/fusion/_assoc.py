@@ -183,7 +183,7 @@ def gnn_assign_dense(
     else:
         r3, c3 = _contested(n_rows, n_cols, (r2, c2, w), miss_cost)
     mr, mc = np.concatenate([rows[lone], r3]), np.concatenate([cols[lone], c3])
-    order = np.argsort(mr, kind="stable")
+    order = mr.argsort(kind="stable")
     return mr[order], mc[order]
 
 
@@ -241,18 +241,10 @@ def assign_edges(
     if rows.size == 0:
         return rows, cols
     row_deg = np.bincount(rows, minlength=n_rows)
-    alone = np.bincount(cols, minlength=n_cols)[cols] == 1  # no other row wants the column
-    lone = (row_deg[rows] == 1) & alone
+    col_deg = np.bincount(cols, minlength=n_cols)
+    lone = (row_deg[rows] == 1) & (col_deg[cols] == 1)
     out_r, out_c = [rows[lone]], [cols[lone]]
-    # A row of several columns no other row wants is a cluster of its own, solved here.
-    single = np.bincount(rows[~alone], minlength=n_rows)[rows] == 0
-    rest = ~single
-    single ^= lone
-    if np.logical_or.reduce(single):
-        r1, c1 = _cheapest_per_row(rows[single], cols[single], cost[single])
-        out_r.append(r1)
-        out_c.append(c1)
-    rows, cols, cost = rows[rest], cols[rest], cost[rest]
+    rows, cols, cost = rows[~lone], cols[~lone], cost[~lone]
     if rows.size:
         if rows.size <= small_max:
             r2, c2 = _contested_small(rows, cols, cost, miss_cost)
@@ -261,20 +253,8 @@ def assign_edges(
         out_r.append(r2)
         out_c.append(c2)
     mr, mc = np.concatenate(out_r), np.concatenate(out_c)
-    order = np.argsort(mr, kind="stable")
+    order = mr.argsort(kind="stable")
     return mr[order], mc[order]
-
-
-def _cheapest_per_row(
-    rows: IntArray, cols: IntArray, cost: FloatArray
-) -> tuple[IntArray, IntArray]:
-    """Each row's cheapest edge, the lowest column on a tie: ``_solve``'s choice for a
-    cluster of one row, ``min`` over its (cost, column) pairs."""
-    order = np.lexsort((cols, cost, rows))
-    r, c = rows[order], cols[order]
-    first = np.ones(r.size, dtype=bool)
-    np.not_equal(r[1:], r[:-1], out=first[1:])
-    return r[first], c[first]
 
 
 def _contested(
@@ -285,14 +265,14 @@ def _contested(
     rows, cols, cost = edges
     # The graph in CSR form straight away: rows first, then columns, an edge from each row.
     nodes = n_rows + n_cols
-    by_row = np.argsort(rows, kind="stable")
+    by_row = rows.argsort(kind="stable")
     indptr = np.zeros(nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=nodes), out=indptr[1:])
+    np.add.accumulate(np.bincount(rows, minlength=nodes), out=indptr[1:])
     graph = csr_matrix((np.ones(rows.size), cols[by_row] + n_rows, indptr), shape=(nodes, nodes))
     _, label = connected_components(graph, directed=False)
-    order = np.argsort(label[rows], kind="stable")
+    order = label[rows].argsort(kind="stable")
     comp = label[rows][order]
-    cuts = [0, *(np.flatnonzero(comp[1:] != comp[:-1]) + 1).tolist(), comp.size]
+    cuts = [0, *((comp[1:] != comp[:-1]).nonzero()[0] + 1).tolist(), comp.size]
     members = order.tolist()
     # A big cluster's edges stay an array: its table is built by numpy from them.
     clusters: list[list[int] | IntArray] = [
@@ -376,8 +356,8 @@ def _unique(values: IntArray) -> tuple[IntArray, IntArray]:
     counting instead of sorting."""
     present = np.zeros(int(np.maximum.reduce(values)) + 1, dtype=bool)
     present[values] = True
-    rank = np.cumsum(present) - 1
-    return np.flatnonzero(present), rank[values]
+    rank = np.add.accumulate(present, dtype=np.int64) - 1
+    return present.nonzero()[0], rank[values]
 
 
 def _two_rows(

@@ -97,7 +97,7 @@ def _step_group(group: list[Tracker], time: float, scans: list[Detections]) -> l
     r_var = sigma**2
     starts = [0, *itertools.accumulate(ms[:-1])]
     # Each tracker's circle allows for its own scan's widest variance, as alone.
-    widest = np.repeat(np.maximum.reduceat(r_var, starts), ns)
+    widest = np.maximum.reduceat(r_var, starts).repeat(ns)
     ppos = p.reshape(-1, 16)[:, [0, 1, 5]]  # Pxx, Pxy, Pyy
     radius2 = (ppos[:, 0] + ppos[:, 2]) + 2.0 * widest
     tracks = np.concatenate([x[:, :2], ppos, radius2[:, None]], axis=1)
@@ -209,7 +209,7 @@ def _book_group(
     # A tracker's newborns count on from its own next id, in the order of its detections.
     next_ids = [t._next_id for t in group]
     first_new = np.array([i - a for i, (a, _) in zip(next_ids, _cuts(nb), strict=True)])
-    new_ids = np.repeat(first_new, nb) + np.arange(n_b, dtype=np.int64)
+    new_ids = first_new.repeat(nb) + np.arange(n_b, dtype=np.int64)
     ids = np.concatenate([*(s[2] for s in states), new_ids])[order]
     hist = np.concatenate([*(s[3] for s in states), np.zeros((n_b, cfg.confirm_n), bool)])[order]
     zeros = np.zeros(n_b, np.int64)
@@ -262,7 +262,7 @@ def _weave_order(ns: list[int], nb: list[int]) -> IntArray:
         sizes += [n, m]
         shift += [a - w, n_old + c - (w + n)]
         a, c, w = a + n, c + m, w + n + m
-    return np.repeat(np.array(shift, dtype=np.int64), sizes) + np.arange(w, dtype=np.int64)
+    return np.array(shift, dtype=np.int64).repeat(sizes) + np.arange(w, dtype=np.int64)
 
 
 def _cuts(sizes: list[int]) -> list[tuple[int, int]]:
