@@ -76,8 +76,14 @@ def _same_rules(a: Tracker, b: Tracker) -> bool:
     """Whether two trackers associate and confirm alike, so one table and one booking serve
     both. Their sensors, track limits and deletion variances may differ."""
     ca, cb = a.config, b.config
-    rules = ("gate", "confirm_m", "confirm_n", "max_misses", "init_speed_sigma")
-    return a._small_max == b._small_max and all(getattr(ca, f) == getattr(cb, f) for f in rules)
+    return (
+        a._small_max == b._small_max
+        and ca.gate == cb.gate
+        and ca.confirm_m == cb.confirm_m
+        and ca.confirm_n == cb.confirm_n
+        and ca.max_misses == cb.max_misses
+        and ca.init_speed_sigma == cb.init_speed_sigma
+    )
 
 
 def _step_group(group: list[Tracker], time: float, scans: list[Detections]) -> list[ScanResult]:
