@@ -15,6 +15,7 @@ forces the general route, which the tests use to prove the two agree.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -182,7 +183,7 @@ def gnn_assign_dense(
     else:
         r3, c3 = _contested(n_rows, n_cols, (r2, c2, w), miss_cost)
     mr, mc = np.concatenate([rows[lone], r3]), np.concatenate([cols[lone], c3])
-    order = np.argsort(mr, kind="stable")
+    order = mr.argsort(kind="stable")
     return mr[order], mc[order]
 
 
@@ -252,7 +253,7 @@ def assign_edges(
         out_r.append(r2)
         out_c.append(c2)
     mr, mc = np.concatenate(out_r), np.concatenate(out_c)
-    order = np.argsort(mr, kind="stable")
+    order = mr.argsort(kind="stable")
     return mr[order], mc[order]
 
 
@@ -264,16 +265,19 @@ def _contested(
     rows, cols, cost = edges
     # The graph in CSR form straight away: rows first, then columns, an edge from each row.
     nodes = n_rows + n_cols
-    by_row = np.argsort(rows, kind="stable")
+    by_row = rows.argsort(kind="stable")
     indptr = np.zeros(nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=nodes), out=indptr[1:])
+    np.add.accumulate(np.bincount(rows, minlength=nodes), out=indptr[1:])
     graph = csr_matrix((np.ones(rows.size), cols[by_row] + n_rows, indptr), shape=(nodes, nodes))
     _, label = connected_components(graph, directed=False)
-    order = np.argsort(label[rows], kind="stable")
+    order = label[rows].argsort(kind="stable")
     comp = label[rows][order]
-    cuts = [0, *(np.flatnonzero(comp[1:] != comp[:-1]) + 1).tolist(), comp.size]
+    cuts = [0, *((comp[1:] != comp[:-1]).nonzero()[0] + 1).tolist(), comp.size]
     members = order.tolist()
-    clusters = [members[a:b] for a, b in itertools.pairwise(cuts)]
+    # A big cluster's edges stay an array: its table is built by numpy from them.
+    clusters: list[list[int] | IntArray] = [
+        members[a:b] if b - a <= _LIST_MAX else order[a:b] for a, b in itertools.pairwise(cuts)
+    ]
     return _solve(clusters, (rows, cols, cost), miss_cost)
 
 
@@ -285,7 +289,9 @@ def _contested_small(
 
 
 def _solve(
-    clusters: list[list[int]], edges: tuple[IntArray, IntArray, FloatArray], miss_cost: float
+    clusters: Sequence[list[int] | IntArray],
+    edges: tuple[IntArray, IntArray, FloatArray],
+    miss_cost: float,
 ) -> tuple[IntArray, IntArray]:
     """Each cluster's minimum-cost assignment (a row may stay unassigned at ``miss_cost``):
     the solver's on a table of the cluster's rows and columns in order, with one
@@ -296,7 +302,7 @@ def _solve(
     out_c: list[int] = []
     for members in clusters:
         if len(members) > _LIST_MAX:  # a big cluster's table is cheaper built by numpy
-            r, c = _solve_big(np.array(members), edges, miss_cost)
+            r, c = _solve_big(np.asarray(members, dtype=np.int64), edges, miss_cost)
             out_r.extend(r)
             out_c.extend(c)
             continue
@@ -350,8 +356,8 @@ def _unique(values: IntArray) -> tuple[IntArray, IntArray]:
     counting instead of sorting."""
     present = np.zeros(int(np.maximum.reduce(values)) + 1, dtype=bool)
     present[values] = True
-    rank = np.cumsum(present) - 1
-    return np.flatnonzero(present), rank[values]
+    rank = np.add.accumulate(present, dtype=np.int64) - 1
+    return present.nonzero()[0], rank[values]
 
 
 def _two_rows(

@@ -76,8 +76,14 @@ def _same_rules(a: Tracker, b: Tracker) -> bool:
     """Whether two trackers associate and confirm alike, so one table and one booking serve
     both. Their sensors, track limits and deletion variances may differ."""
     ca, cb = a.config, b.config
-    rules = ("gate", "confirm_m", "confirm_n", "max_misses", "init_speed_sigma")
-    return a._small_max == b._small_max and all(getattr(ca, f) == getattr(cb, f) for f in rules)
+    return (
+        a._small_max == b._small_max
+        and ca.gate == cb.gate
+        and ca.confirm_m == cb.confirm_m
+        and ca.confirm_n == cb.confirm_n
+        and ca.max_misses == cb.max_misses
+        and ca.init_speed_sigma == cb.init_speed_sigma
+    )
 
 
 def _step_group(group: list[Tracker], time: float, scans: list[Detections]) -> list[ScanResult]:
@@ -97,7 +103,7 @@ def _step_group(group: list[Tracker], time: float, scans: list[Detections]) -> l
     r_var = sigma**2
     starts = [0, *itertools.accumulate(ms[:-1])]
     # Each tracker's circle allows for its own scan's widest variance, as alone.
-    widest = np.repeat(np.maximum.reduceat(r_var, starts), ns)
+    widest = np.maximum.reduceat(r_var, starts).repeat(ns)
     ppos = p.reshape(-1, 16)[:, [0, 1, 5]]  # Pxx, Pxy, Pyy
     radius2 = (ppos[:, 0] + ppos[:, 2]) + 2.0 * widest
     tracks = np.concatenate([x[:, :2], ppos, radius2[:, None]], axis=1)
@@ -200,22 +206,21 @@ def _book_group(
     ns = [s[0].shape[0] for s in states]
     bx, bp = born(bz, bsigma, 2, cfg.init_speed_sigma)
     # Each tracker's rows, then its newborns, tracker after tracker: the order alone gives.
-    old = _cuts(ns)
-    new = _cuts(nb)
-    zeros, no, yes = np.zeros(n_b, np.int64), np.zeros(n_b, bool), np.ones(n_b, bool)
-    x = _weave([x[a:b] for a, b in old], [bx[a:b] for a, b in new])
-    p = _weave([p[a:b] for a, b in old], [bp[a:b] for a, b in new])
-    was = _weave([was[a:b] for a, b in old], [no[a:b] for a, b in new])
-    hit = _weave([hit[a:b] for a, b in old], [yes[a:b] for a, b in new])
+    # One index does it: old rows stacked first, newborns after them, then taken in order.
+    order = _weave_order(ns, nb)
+    x = np.concatenate([x, bx])[order]
+    p = np.concatenate([p, bp])[order]
+    was = np.concatenate([was, np.zeros(n_b, bool)])[order]
+    hit = np.concatenate([hit, np.ones(n_b, bool)])[order]
     # A tracker's newborns count on from its own next id, in the order of its detections.
     next_ids = [t._next_id for t in group]
-    ids = _weave(
-        [s[2] for s in states],
-        [np.arange(i, i + c, dtype=np.int64) for i, c in zip(next_ids, nb, strict=True)],
-    )
-    hist = _weave([s[3] for s in states], [np.zeros((c, cfg.confirm_n), bool) for c in nb])
-    age = _weave([s[4] for s in states], [zeros[a:b] for a, b in new])
-    misses = _weave([s[5] for s in states], [zeros[a:b] for a, b in new])
+    first_new = np.array([i - a for i, (a, _) in zip(next_ids, _cuts(nb), strict=True)])
+    new_ids = first_new.repeat(nb) + np.arange(n_b, dtype=np.int64)
+    ids = np.concatenate([*(s[2] for s in states), new_ids])[order]
+    hist = np.concatenate([*(s[3] for s in states), np.zeros((n_b, cfg.confirm_n), bool)])[order]
+    zeros = np.zeros(n_b, np.int64)
+    age = np.concatenate([*(s[4] for s in states), zeros])[order]
+    misses = np.concatenate([*(s[5] for s in states), zeros])[order]
     sizes = [a + b for a, b in zip(ns, nb, strict=True)]
     limits = [t.config.max_position_var for t in group]
     max_var = limits[0] if len(set(limits)) == 1 else np.repeat(limits, sizes)
@@ -252,6 +257,20 @@ def _book_group(
     return out
 
 
+def _weave_order(ns: list[int], nb: list[int]) -> IntArray:
+    """For each tracker's old rows, then its new ones, tracker after tracker: where the row
+    sits in all old rows stacked, then all new rows stacked."""
+    n_old = sum(ns)
+    sizes: list[int] = []
+    shift: list[int] = []  # source row minus woven row, the same along a block
+    a = c = w = 0
+    for n, m in zip(ns, nb, strict=True):
+        sizes += [n, m]
+        shift += [a - w, n_old + c - (w + n)]
+        a, c, w = a + n, c + m, w + n + m
+    return np.array(shift, dtype=np.int64).repeat(sizes) + np.arange(w, dtype=np.int64)
+
+
 def _cuts(sizes: list[int]) -> list[tuple[int, int]]:
     """(start, end) of consecutive blocks of the given sizes."""
     out = []
@@ -260,11 +279,6 @@ def _cuts(sizes: list[int]) -> list[tuple[int, int]]:
         out.append((a, a + n))
         a += n
     return out
-
-
-def _weave(old: list[NDArray[Any]], new: list[NDArray[Any]]) -> NDArray[Any]:
-    """Each tracker's old rows, then its new ones, tracker after tracker."""
-    return np.concatenate([piece for pair in zip(old, new, strict=True) for piece in pair])
 
 
 def _cut(values: NDArray[Any], counts: list[int]) -> list[NDArray[Any]]:

@@ -94,7 +94,7 @@ class Forces:
         self.time += dt
         if self._turn_dt[0] != dt:
             self._turn_dt = (dt, self._turn * dt)
-        idx = np.flatnonzero(self._rng.random(self.pos.shape[0]) < self._turn_dt[1])
+        idx = (self._rng.random(self.pos.shape[0]) < self._turn_dt[1]).nonzero()[0]
         if idx.size:
             self.vel[idx] = self._course(self._rng.uniform(0, 2 * np.pi, idx.size), idx)
         self.pos += self.vel * dt
@@ -103,7 +103,7 @@ class Forces:
         np.negative(self.vel, out=self.vel, where=out)  # turn back at the edge of the area
         # np.clip's result, without its Python wrapper: positions are never NaN.
         np.minimum(np.maximum(self.pos, self._lo, out=self.pos), self._hi, out=self.pos)
-        idx = np.flatnonzero(self._switch_at <= self.time)
+        idx = (self._switch_at <= self.time).nonzero()[0]
         if idx.size:
             now_exposed = ~self.exposed[idx]
             self.exposed[idx] = now_exposed
