@@ -36,12 +36,14 @@ class _Bars:
         task = self.tasks.get(key)
         if task is not None:
             self.p.update(task, completed=sim_s / 3600.0, visible=True)
+            self.p.refresh()
 
     def finished(self, key: RunKey, ok: bool) -> None:  # noqa: ARG002
         task = self.tasks.pop(key, None)
         if task is not None:
             self.p.remove_task(task)
         self.p.advance(self.overall)
+        self.p.refresh()
 
 
 def _summary(out: Path, console: Console) -> None:
@@ -115,7 +117,9 @@ def run_cmd(
         TextColumn("{task.completed:.0f}/{task.total:.0f}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
+    # Redrawn as reports arrive rather than by rich's refresh thread: with no other thread
+    # running, the sweep's workers can be forked with everything already imported.
+    with Progress(*columns, console=console, transient=True, auto_refresh=False) as progress:
         bars = _Bars(progress, len(keys), plan.scenario.hours)
         outcome = run_experiment(plan.run, plan.experiment, out / "runs", bars, jobs=jobs)
     for failure in outcome.failures:

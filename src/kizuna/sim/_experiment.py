@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
+import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -103,10 +105,19 @@ def _drain(queue: mp.SimpleQueue[tuple[RunKey, float]], progress: Progress) -> N
         progress.advanced(key, sim_s)
 
 
+def _start_method() -> str:
+    """Fork where it is safe, since a forked worker starts with everything imported (about a
+    second of a sweep); a process running other threads could hand a child a lock that one
+    of them holds, so then, and off Linux, workers are spawned afresh."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 def _run_pool(
     run: RunFn, keys: list[RunKey], out: Path, *, jobs: int, progress: Progress, outcome: Outcome
 ) -> None:
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context(_start_method())
     queue: mp.SimpleQueue[tuple[RunKey, float]] = ctx.SimpleQueue()
     pool = ProcessPoolExecutor(
         max_workers=jobs, mp_context=ctx, initializer=_start_worker, initargs=(queue,)
@@ -160,4 +171,7 @@ def run_experiment(
         _run_serial(run, keys, out, progress, outcome)
     else:
         _run_pool(run, keys, out, jobs=min(jobs, len(keys)), progress=progress, outcome=outcome)
+    if outcome.interrupted:  # a run stopped while writing leaves only its temporary file
+        for partial in out.glob("*.partial"):
+            partial.unlink(missing_ok=True)
     return outcome
