@@ -24,7 +24,6 @@ from kizuna.fusion._assoc import (
     candidate_pairs,
     gate_2d,
     gnn_assign,
-    gnn_assign_dense,
     mahalanobis_sq,
 )
 from kizuna.fusion._kalman import innovation_cov, inv_sym, update
@@ -117,12 +116,16 @@ def _table(seed: int, ties: bool) -> tuple[np.ndarray, np.ndarray]:
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.booleans())
-def test_dense_gnn_equals_the_sparse_solver_even_on_ties(seed: int, ties: bool) -> None:
+def test_small_clusters_are_solved_as_the_sparse_solver_solves_them_even_on_ties(
+    seed: int, ties: bool
+) -> None:
     keep, cost = _table(seed, ties)
     rows, cols = np.nonzero(keep)
     want = gnn_assign(*keep.shape, rows, cols, cost[rows, cols], miss_cost=MISS, small_max=0)
-    for small_max in (0, 3, 10_000):
-        got = gnn_assign_dense(keep, cost, miss_cost=MISS, small_max=small_max)
+    for small_max in (3, 10_000):
+        got = gnn_assign(
+            *keep.shape, rows, cols, cost[rows, cols], miss_cost=MISS, small_max=small_max
+        )
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
     got = gnn_assign(*keep.shape, rows, cols, cost[rows, cols], miss_cost=MISS)

@@ -33,7 +33,6 @@ __all__ = [
     "gate_2d",
     "gate_pairs",
     "gnn_assign",
-    "gnn_assign_dense",
     "mahalanobis_sq",
     "near_pairs",
 ]
@@ -158,33 +157,6 @@ def gate_pairs(
     nu1 = dz[:, 1] - t[:, 1]
     cost = _mahalanobis_2d(nu0, nu1, p00=p00, p01=p01, p11=p11, r_var=r_var)
     return cost < gate, cost
-
-
-def gnn_assign_dense(
-    keep: BoolArray, cost: FloatArray, *, miss_cost: float, small_max: int = SMALL_MAX
-) -> tuple[IntArray, IntArray]:
-    """``gnn_assign`` over the pairs ``keep`` marks in an (n, m) table of costs under
-    ``miss_cost``: the same matches, sorted by row."""
-    rows, cols = keep.nonzero()
-    rows, cols = rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
-    if rows.size <= 1:
-        return rows, cols
-    n_rows, n_cols = keep.shape
-    row_deg = np.bincount(rows, minlength=n_rows)
-    col_deg = np.bincount(cols, minlength=n_cols)
-    lone = (row_deg[rows] == 1) & (col_deg[cols] == 1)
-    if np.logical_and.reduce(lone):
-        return rows, cols
-    contested = ~lone
-    r2, c2 = rows[contested], cols[contested]
-    w = cost[r2, c2]
-    if r2.size <= small_max:
-        r3, c3 = _contested_small(r2, c2, w, miss_cost)
-    else:
-        r3, c3 = _contested(n_rows, n_cols, (r2, c2, w), miss_cost)
-    mr, mc = np.concatenate([rows[lone], r3]), np.concatenate([cols[lone], c3])
-    order = mr.argsort(kind="stable")
-    return mr[order], mc[order]
 
 
 def mahalanobis_sq(nu: FloatArray, s_inv: FloatArray) -> FloatArray:

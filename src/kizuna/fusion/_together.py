@@ -27,9 +27,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kizuna.errors import ValidationError
-from kizuna.fusion._assoc import assign_edges, gate_pairs, near_pairs
+from kizuna.fusion._assoc import gate_pairs, near_pairs
 from kizuna.fusion._kalman import predict_cov, update
-from kizuna.fusion._tracker import ScanResult, Tracker, book, born
+from kizuna.fusion._tracker import ScanResult, Tracker, book, born, match_edges
 from kizuna.fusion._types import BoolArray, Detections, FloatArray, IntArray, Rejects, TrackTable
 
 __all__ = ["step_together"]
@@ -113,7 +113,7 @@ def _step_group(group: list[Tracker], time: float, scans: list[Detections]) -> l
     keep, cost = gate_pairs(tracks, dets, rows, cols, gate=gate)
     edges = (rows[keep], cols[keep], cost[keep])
     small = group[0]._small_max * len(group)
-    ti, dk, free = _match_pairs(conf, z.shape[0], edges, gate, small)
+    ti, dk, free = match_edges(conf, z.shape[0], edges, gate, small)
     hit = np.zeros(x.shape[0], dtype=bool)
     if ti.size:
         x[ti], p[ti] = update(x[ti], p[ti], z[dk], r_var[dk])
@@ -161,33 +161,6 @@ def _near_in_blocks(
         cols.append(q + c)
         a, c = a + n, c + m
     return np.concatenate(rows), np.concatenate(cols)
-
-
-def _match_pairs(
-    conf: BoolArray,
-    m: int,
-    edges: tuple[IntArray, IntArray, FloatArray],
-    gate: float,
-    small: int,
-) -> tuple[IntArray, IntArray, BoolArray]:
-    """``match_dense`` over the gated pairs as a list: confirmed tracks choose first, then
-    tentative ones among the detections left."""
-    rows, cols, cost = edges
-    n = conf.size
-    free = np.ones(m, dtype=bool)
-    first = conf[rows]
-    edges_1 = (rows[first], cols[first], cost[first])
-    ti, dk = assign_edges(n, m, edges_1, miss_cost=gate, small_max=small)
-    free[dk] = False
-    second = ~first
-    second &= free[cols]
-    edges_2 = (rows[second], cols[second], cost[second])
-    mt, md = assign_edges(n, m, edges_2, miss_cost=gate, small_max=small)
-    if mt.size:
-        ti = np.concatenate([ti, mt])
-        dk = np.concatenate([dk, md])
-        free[md] = False
-    return ti, dk, free
 
 
 def _book_group(

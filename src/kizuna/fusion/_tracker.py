@@ -23,10 +23,10 @@ from kizuna.errors import ValidationError
 from kizuna.fusion._assoc import (
     DENSE_MAX,
     SMALL_MAX,
+    assign_edges,
     candidate_pairs,
     gate_2d,
     gnn_assign,
-    gnn_assign_dense,
     mahalanobis_sq,
 )
 from kizuna.fusion._kalman import inv_sym, predict_cov, predict_state, update
@@ -247,7 +247,11 @@ class Tracker:
         """``_match`` for a small 2-D scan: every pair is scored once, on one dense table."""
         gate = self.config.gate
         keep, cost = gate_2d(self._x[:, :2], self._p[:, :2, :2], det.z, det.sigma**2, gate=gate)
-        return match_dense(keep, cost, self._confirmed, gate, self._small_max)
+        rows, cols = keep.nonzero()
+        edges = (rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False))
+        return match_edges(
+            self._confirmed, len(det), (*edges, cost[rows, cols]), gate, self._small_max
+        )
 
     def _associate(
         self, tr: IntArray, z: FloatArray, sigma: FloatArray
@@ -305,33 +309,31 @@ class Tracker:
         return newly, deleted
 
 
-def match_dense(
-    keep: BoolArray, cost: FloatArray, conf: BoolArray, gate: float, small: int
+def match_edges(
+    conf: BoolArray,
+    m: int,
+    edges: tuple[IntArray, IntArray, FloatArray],
+    gate: float,
+    small: int,
 ) -> tuple[IntArray, IntArray, BoolArray]:
-    """Both rounds of association on a dense (tracks, detections) table: confirmed tracks
-    choose first, then tentative ones among the detections left. Returns the matched
-    (track, detection) pairs and the detections left free.
+    """Both rounds of association over gated (track, detection, cost) edges listed row by
+    row: confirmed tracks choose first, then tentative ones among the detections left.
+    Returns the matched (track, detection) pairs and the detections left free.
 
-    Each round masks the table rather than cutting it: rows and columns that are out of a
-    round only add empty lines, which change neither the pairs nor their order. So tables
-    of several trackers side by side, with the pairs across trackers masked out, match each
-    tracker as its own table would.
+    Edges of several trackers side by side, never joining two of them, match each tracker
+    as its own edges would: a round only filters the list, which keeps its order.
     """
-    n, m = keep.shape
+    rows, cols, cost = edges
+    n = conf.size
     free = np.ones(m, dtype=bool)
-    n_conf = int(np.add.reduce(conf))
-    ti = dk = np.zeros(0, dtype=np.int64)
-    if n_conf:
-        ti, dk = gnn_assign_dense(
-            keep if n_conf == n else keep & conf[:, None], cost, miss_cost=gate, small_max=small
-        )
-        free[dk] = False
-    if n_conf == n or dk.size == m:
-        return ti, dk, free
-    tentative = keep & ~conf[:, None] if n_conf else keep
-    if dk.size:
-        tentative &= free
-    mt, md = gnn_assign_dense(tentative, cost, miss_cost=gate, small_max=small)
+    first = conf[rows]
+    edges_1 = (rows[first], cols[first], cost[first])
+    ti, dk = assign_edges(n, m, edges_1, miss_cost=gate, small_max=small)
+    free[dk] = False
+    second = ~first
+    second &= free[cols]
+    edges_2 = (rows[second], cols[second], cost[second])
+    mt, md = assign_edges(n, m, edges_2, miss_cost=gate, small_max=small)
     if mt.size:
         ti = np.concatenate([ti, mt])
         dk = np.concatenate([dk, md])
