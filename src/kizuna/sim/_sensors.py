@@ -10,7 +10,7 @@ import numpy as np
 from kizuna.fusion import Detections
 from kizuna.sim._forces import Forces
 
-__all__ = ["Coverage", "SensorSpec", "coverage", "observe", "sees_mask"]
+__all__ = ["Coverage", "SensorSpec", "coverage", "observe"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +25,6 @@ class SensorSpec:
     x_km: tuple[float, float] | None = None  # coverage box; None: the whole theatre
     y_km: tuple[float, float] | None = None
     sees: frozenset[str] | None = None  # RED types it can detect; None: all
-
-
-def sees_mask(spec: SensorSpec, forces: Forces) -> np.ndarray | None:
-    """Which entities the sensor can detect by type; None: all. Types never change, so a
-    run works this out once per sensor."""
-    if spec.sees is None:
-        return None
-    return np.isin(forces.type, list(spec.sees))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +43,8 @@ def coverage(
     (x0, x1), (y0, y1) = spec.x_km or box[0], spec.y_km or box[1]
     lo = np.array([x0 * 1e3, y0 * 1e3])
     hi = np.array([x1 * 1e3, y1 * 1e3])
-    return Coverage(lo, hi, sees_mask(spec, forces))
+    sees = None if spec.sees is None else np.isin(forces.type, list(spec.sees))
+    return Coverage(lo, hi, sees)
 
 
 def observe(
