@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 
 from kizuna.cot import CotPolicy, Event, event_to_xml, parse_event
-from kizuna.cot._xmlcodec import label_xml, write_event
+from kizuna.cot._xmlcodec import _time_of, label_xml, parse_time, write_event
 from kizuna.errors import ParseError, ValidationError
 from kizuna.labels import Label, default_table
 
@@ -196,3 +196,13 @@ def test_a_label_is_written_the_same_whether_remembered_or_not(e: Event) -> None
         time=e.time, start=e.start, stale=e.stale, inner=inner, extra=extra,
     )  # fmt: skip
     assert event_to_xml(e) == event_to_xml(e) == event_to_xml(e, table) == written
+
+
+def test_a_long_text_is_refused_as_a_time_without_being_remembered() -> None:
+    longest = "2026-01-01T00:00:00.123456789+09:00"
+    assert parse_time(longest, "time") == datetime(2025, 12, 31, 15, 0, 0, 123000, tzinfo=UTC)
+    before = _time_of.cache_info().currsize
+    for i in range(50):
+        with pytest.raises(ValidationError, match="not an ISO 8601 time"):
+            parse_time(longest + "0" * (i + 1), "time")
+    assert _time_of.cache_info().currsize == before

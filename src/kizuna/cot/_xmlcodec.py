@@ -53,6 +53,7 @@ _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?\Z")
 _TIME = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)?\Z"
 )
+_TIME_MAX = 35  # the longest text _TIME can match: date, time, nine digits and an offset
 _EVENT_ATTRS = ("version", "uid", "type", "time", "start", "stale", "how")
 _POINT_ATTRS = ("lat", "lon", "hae", "ce", "le")
 BannerReader = Callable[[str, PolicyTable], Label]
@@ -81,7 +82,9 @@ class CotPolicy:
 
 def parse_time(value: str, name: str) -> datetime:
     """An xs:dateTime as CoT writes it; no offset means UTC; kept to the millisecond."""
-    got = _time_of(value)
+    # Only what could be a time is remembered: a longer text, which cannot match, must not
+    # let a sender fill the memory with its own strings.
+    got = _time_of(value) if len(value) <= _TIME_MAX else _time_of.__wrapped__(value)
     if isinstance(got, str):
         raise ValidationError(got, field=name)
     return got
