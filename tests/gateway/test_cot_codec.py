@@ -196,3 +196,15 @@ def test_an_unknown_detail_is_refused_by_the_quick_read_as_by_the_full_one() -> 
     with pytest.raises(ParseError) as quick:
         codec._quick(bad)
     assert str(quick.value) == str(full.value)
+
+
+def test_a_big_detail_is_read_and_written_alike_but_not_remembered() -> None:
+    codec = CotItemCodec("USA")
+    big = "".join(f'<sensor model="M{i:04d}" fov="{"x" * 40}"/>' for i in range(90))
+    e = Event("trk-1", "a-h-S", T, T, T, Point(26.2, 127.6), detail=big,
+              label=parse_banner("SECRET//NOFORN"))  # fmt: skip
+    data = event_to_xml(e)
+    first, again = codec.decode(data), codec.decode(data)
+    assert first == again == codec._decode(data)
+    assert codec.encode(first) == codec.encode(again)
+    assert not codec._details and not codec._inner

@@ -8,6 +8,8 @@ CoT type (a: track, b: picture, t: plan, anything else: liaison).
 
 from __future__ import annotations
 
+from typing import Any
+
 from kizuna.cot import CotPolicy, Event, Point
 from kizuna.cot._canon import attr
 from kizuna.cot._fast import canonical_parts
@@ -72,6 +74,7 @@ class CotItemCodec:
     """``home``: the nation of the node this gateway stands beside."""
 
     _MAX_DETAILS = 4096
+    _MAX_DETAIL_TEXT = 4096  # characters of detail worth remembering; longer ones are read anew
 
     def __init__(
         self, home: str, table: PolicyTable | None = None, policy: CotPolicy | None = None
@@ -105,10 +108,8 @@ class CotItemCodec:
         known = self._details.get(key)
         if known is None:
             item = self._decode(data)
-            if len(self._details) >= self._MAX_DETAILS:
-                self._details.clear()
-            self._details[key] = (item.origin, item.category, item.callsign, item.detail,
-                                  item.label)  # fmt: skip
+            known = (item.origin, item.category, item.callsign, item.detail, item.label)
+            self._remember(self._details, key, known, len(detail or ""))
             return item
         origin, category, callsign, kept, label = known
         try:
@@ -125,6 +126,15 @@ class CotItemCodec:
             label=label, category=category, callsign=callsign, detail=kept,
             start=start, stale=stale, how=how,
         )  # fmt: skip
+
+    def _remember(self, memo: dict[Any, Any], key: object, value: object, size: int) -> None:
+        """Keep a detail's work for next time: a bounded memory, cleared when full, that only
+        takes details of a usual size, so that no sender can make it hold much."""
+        if size > self._MAX_DETAIL_TEXT:
+            return
+        if len(memo) >= self._MAX_DETAILS:
+            memo.clear()
+        memo[key] = value
 
     def _decode(self, data: bytes) -> Item:
         try:
@@ -178,9 +188,7 @@ class CotItemCodec:
             event = self.event_of(item)  # the label and the kept children, checked once
             label = label_xml(event.label, self.table) if event.label is not None else ""
             inner = label + event.detail
-            if len(self._inner) >= self._MAX_DETAILS:
-                self._inner.clear()
-            self._inner[key] = inner
+            self._remember(self._inner, key, inner, len(inner))
         time = item.time
         start, stale = item.start or time, item.stale or time
         try:  # what event_of's Event and Point would check, without building them
