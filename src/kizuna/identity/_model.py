@@ -12,8 +12,13 @@ __all__ = ["Principal", "PrincipalKind", "VettingRecord"]
 
 
 class PrincipalKind(StrEnum):
+    """What a principal is. A ``gateway`` is the alliance gateway beside a node: the one kind
+    of principal the node lets read its committed feed and publish partners' items, and whose
+    certificate serves both ends of the partner link."""
+
     PERSON = "person"
     DEVICE = "device"
+    GATEWAY = "gateway"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from kizuna._files import write_private
 from kizuna.errors import ConfigError
+from kizuna.identity._model import PrincipalKind
 from kizuna.identity._registry import Registry
 
 __all__ = ["PkiPaths", "init_pki"]
+
+CLIENT_AUTH, SERVER_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +43,7 @@ def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.touch(mode=0o600, exist_ok=False)
-    path.write_bytes(data)
+    write_private(path, data)
 
 
 def _write_cert(cert: x509.Certificate, path: Path) -> None:
@@ -55,7 +58,7 @@ def _issue(
     now: datetime,
     days: int,
     sans: list[x509.GeneralName],
-    usage: x509.ObjectIdentifier | None,
+    usage: tuple[x509.ObjectIdentifier, ...],
 ) -> x509.Certificate:
     issuer = ca[0].subject if ca else _name(subject)
     builder = (
@@ -70,8 +73,8 @@ def _issue(
     )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    if usage is not None:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    if usage:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(usage)), critical=False)
     return builder.sign(ca[1] if ca else key, hashes.SHA256())
 
 
@@ -95,7 +98,7 @@ def init_pki(
         raise ConfigError(f"{directory} already holds a PKI; refusing to overwrite", field="dir")
     (directory / "clients").mkdir(parents=True, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = _issue("Kizuna node CA", ca_key, ca=None, now=now, days=days, sans=[], usage=None)
+    ca_cert = _issue("Kizuna node CA", ca_key, ca=None, now=now, days=days, sans=[], usage=())
     _write_cert(ca_cert, directory / "ca.pem")
     _write_key(ca_key, directory / "ca.key")
     ca = (ca_cert, ca_key)
@@ -107,7 +110,7 @@ def init_pki(
         now=now,
         days=days,
         sans=[_host_name(h) for h in hosts],
-        usage=ExtendedKeyUsageOID.SERVER_AUTH,
+        usage=(SERVER_AUTH,),
     )
     _write_cert(server, directory / "server.pem")
     _write_key(server_key, directory / "server.key")
@@ -115,9 +118,13 @@ def init_pki(
     for p in registry.principals:
         key = ec.generate_private_key(ec.SECP256R1())
         name = sorted(p.cert_names)[0] if p.cert_names else p.id
+        # a gateway's certificate is both ends of the partner link: it serves and it dials
+        gateway = p.kind is PrincipalKind.GATEWAY
         cert = _issue(
-            name, key, ca=ca, now=now, days=days, sans=[], usage=ExtendedKeyUsageOID.CLIENT_AUTH
-        )
+            name, key, ca=ca, now=now, days=days,
+            sans=[_host_name(h) for h in hosts] if gateway else [],
+            usage=(CLIENT_AUTH, SERVER_AUTH) if gateway else (CLIENT_AUTH,),
+        )  # fmt: skip
         paths = directory / "clients" / f"{p.id}.pem", directory / "clients" / f"{p.id}.key"
         _write_cert(cert, paths[0])
         _write_key(key, paths[1])
