@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import socket
 import ssl
 import stat
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -139,3 +141,91 @@ def test_two_inits_share_no_key(tmp_path: Path) -> None:
     one = init_pki(tmp_path / "one", reg, datetime.now(UTC))
     two = init_pki(tmp_path / "two", reg, datetime.now(UTC))
     assert one.server_key.read_bytes() != two.server_key.read_bytes()
+
+
+def _handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> str:
+    """One TLS handshake over a socket pair; the client's view of the server's CN."""
+
+    a, b = socket.socketpair()
+    errors: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            with server.wrap_socket(a, server_side=True) as s:
+                s.recv(1)
+        except (ssl.SSLError, OSError) as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        with client.wrap_socket(b, server_hostname="localhost") as c:
+            c.sendall(b"x")
+            peer = c.getpeercert()
+    finally:
+        t.join(5)
+    assert not errors, errors
+    return str(dict(x[0] for x in peer["subject"])["commonName"])
+
+
+def test_two_nations_cas_verify_strictly_side_by_side(tmp_path: Path) -> None:
+    """A client that trusts both nations' CAs at once, under strict X.509 checking (what
+    Python 3.13 turns on by default), reaches each node, and each node takes its own
+    client's certificate strictly too."""
+    now = datetime.now(UTC)
+    paths = {}
+    for nation in ("USA", "JPN"):
+        reg = registry_from_mapping({"principal": [{"id": f"c-{nation}", "nation": nation}]})
+        paths[nation] = init_pki(tmp_path / nation, reg, now)
+    names = {
+        x509.load_pem_x509_certificate(p.ca_cert.read_bytes()).subject.rfc4514_string()
+        for p in paths.values()
+    }
+    assert len(names) == 2, "each deployment's CA must have a name of its own"
+    both = tmp_path / "both.pem"
+    both.write_bytes(b"".join(p.ca_cert.read_bytes() for p in paths.values()))
+    for nation, p in paths.items():
+        server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(both))
+        server.load_cert_chain(p.server_cert, p.server_key)
+        server.verify_mode = ssl.CERT_REQUIRED
+        server.verify_flags |= ssl.VERIFY_X509_STRICT
+        client = ssl.create_default_context(cafile=str(both))
+        client.verify_flags |= ssl.VERIFY_X509_STRICT
+        client.load_cert_chain(*p.clients[f"c-{nation}"])
+        assert _handshake(server, client) == "localhost"
+    # a client of one nation is not a client of the other's node, though it trusts both CAs
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(paths["JPN"].ca_cert))
+    server.load_cert_chain(paths["JPN"].server_cert, paths["JPN"].server_key)
+    server.verify_mode = ssl.CERT_REQUIRED
+    client = ssl.create_default_context(cafile=str(both))
+    client.load_cert_chain(*paths["USA"].clients["c-USA"])
+    with pytest.raises((ssl.SSLError, OSError, AssertionError)):
+        _handshake(server, client)
+
+
+def test_certificates_carry_the_extensions_strict_verifiers_need(tmp_path: Path) -> None:
+    reg = registry_from_mapping(
+        {
+            "principal": [
+                {"id": "gw", "nation": "USA", "kind": "gateway"},
+                {"id": "p", "nation": "USA"},
+            ]
+        }
+    )
+    paths = init_pki(tmp_path / "pki", reg, datetime.now(UTC))
+    ca = x509.load_pem_x509_certificate(paths.ca_cert.read_bytes())
+    assert "USA" in ca.subject.rfc4514_string()
+    ca_ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert ca.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
+    for pem in (paths.server_cert, paths.clients["gw"][0], paths.clients["p"][0]):
+        cert = x509.load_pem_x509_certificate(pem.read_bytes())
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+        assert aki.key_identifier == ca_ski.digest
+        cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        assert cert.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
+    gw = x509.load_pem_x509_certificate(paths.clients["gw"][0].read_bytes())
+    usages = set(gw.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    assert usages == {
+        x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH,
+        x509.oid.ExtendedKeyUsageOID.SERVER_AUTH,
+    }

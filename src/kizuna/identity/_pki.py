@@ -6,6 +6,8 @@ Keys are generated fresh on every ``init``; none is shipped, none has a default.
 from __future__ import annotations
 
 import ipaddress
+import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,6 +39,10 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
+# ISO 3166 alpha-2 codes for the CA's country attribute, which must be two letters
+_COUNTRY = {"USA": "US", "JPN": "JP", "KOR": "KR", "AUS": "AU", "GBR": "GB"}
+
+
 def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
     data = key.private_bytes(
         serialization.Encoding.PEM,
@@ -51,7 +57,7 @@ def _write_cert(cert: x509.Certificate, path: Path) -> None:
 
 
 def _issue(
-    subject: str,
+    subject: x509.Name,
     key: ec.EllipticCurvePrivateKey,
     *,
     ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
@@ -60,22 +66,56 @@ def _issue(
     sans: list[x509.GeneralName],
     usage: tuple[x509.ObjectIdentifier, ...],
 ) -> x509.Certificate:
-    issuer = ca[0].subject if ca else _name(subject)
+    """A certificate with the extensions strict verifiers (RFC 5280, OpenSSL's
+    ``VERIFY_X509_STRICT``, Python 3.13's defaults) require: key identifiers both ways, key
+    usage, and a CA that is marked as one."""
+    issuer_cert, signing_key = ca if ca else (None, key)
+    public = key.public_key()
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(issuer)
-        .public_key(key.public_key())
+        .subject_name(subject)
+        .issuer_name(issuer_cert.subject if issuer_cert else subject)
+        .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca is None, path_length=None), critical=True)
+        .add_extension(
+            x509.BasicConstraints(ca=issuer_cert is None, path_length=0 if ca is None else None),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()),
+            critical=False,
+        )
+        .add_extension(_key_usage(is_ca=issuer_cert is None), critical=True)
     )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     if usage:
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(usage)), critical=False)
-    return builder.sign(ca[1] if ca else key, hashes.SHA256())
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def _key_usage(*, is_ca: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not is_ca, content_commitment=False, key_encipherment=False,
+        data_encipherment=False, key_agreement=not is_ca, key_cert_sign=is_ca, crl_sign=is_ca,
+        encipher_only=False, decipher_only=False,
+    )  # fmt: skip
+
+
+def _ca_name(nation: str) -> x509.Name:
+    """Each deployment's CA has a name of its own: a client that trusts two nodes' CAs picks
+    the right one by name, where two CAs both called "Kizuna node CA" break verification."""
+    tag = secrets.token_hex(4)
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, _COUNTRY.get(nation, "XX")),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"Kizuna {nation}"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"Kizuna {nation} node CA {tag}"),
+        ]
+    )
 
 
 def _host_name(host: str) -> x509.GeneralName:
@@ -92,19 +132,25 @@ def init_pki(
     *,
     hosts: tuple[str, ...] = ("localhost", "127.0.0.1"),
     days: int = 365,
+    nation: str | None = None,
 ) -> PkiPaths:
-    """Create ``ca.pem``, ``server.pem``/``server.key`` and ``clients/<id>.pem``/``.key``."""
+    """Create ``ca.pem``, ``server.pem``/``server.key`` and ``clients/<id>.pem``/``.key``.
+
+    ``nation`` names the CA (default: the nation most of the registry's principals hold)."""
     if (directory / "ca.pem").exists():
         raise ConfigError(f"{directory} already holds a PKI; refusing to overwrite", field="dir")
     (directory / "clients").mkdir(parents=True, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = _issue("Kizuna node CA", ca_key, ca=None, now=now, days=days, sans=[], usage=())
+    if nation is None:
+        nations = Counter(p.nation for p in registry.principals)
+        nation = nations.most_common(1)[0][0] if nations else "XX"
+    ca_cert = _issue(_ca_name(nation), ca_key, ca=None, now=now, days=days, sans=[], usage=())
     _write_cert(ca_cert, directory / "ca.pem")
     _write_key(ca_key, directory / "ca.key")
     ca = (ca_cert, ca_key)
     server_key = ec.generate_private_key(ec.SECP256R1())
     server = _issue(
-        hosts[0],
+        _name(hosts[0]),
         server_key,
         ca=ca,
         now=now,
@@ -121,7 +167,7 @@ def init_pki(
         # a gateway's certificate is both ends of the partner link: it serves and it dials
         gateway = p.kind is PrincipalKind.GATEWAY
         cert = _issue(
-            name, key, ca=ca, now=now, days=days,
+            _name(name), key, ca=ca, now=now, days=days,
             sans=[_host_name(h) for h in hosts] if gateway else [],
             usage=(CLIENT_AUTH, SERVER_AUTH) if gateway else (CLIENT_AUTH,),
         )  # fmt: skip
