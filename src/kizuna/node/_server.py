@@ -37,6 +37,7 @@ from kizuna.cot import (
     protocol_response,
     protocol_support,
     requested_version,
+    strip_reserved,
 )
 from kizuna.errors import ConfigError, KizunaError, ParseError, StoreError, ValidationError
 from kizuna.fusion import LocalPlane
@@ -45,7 +46,7 @@ from kizuna.labels import Decider, Label, PolicyTable, Viewer, default_table
 from kizuna.node._client import Client
 from kizuna.node._config import NodeConfig
 from kizuna.node._stats import Drop, Stats
-from kizuna.store import Record, Store
+from kizuna.store import DEFAULT, PUBLISHER, Record, Store
 
 __all__ = ["NodeServer"]
 
@@ -109,6 +110,7 @@ class NodeServer:
                 raise ConfigError(
                     f"{cfg.tcp.identity!r} is not in the registry", field="tcp.identity"
                 )
+            self._check_tcp_identity(self._tcp_principal, cfg.tcp.allow_cleared)
             srv = await asyncio.start_server(
                 self._on_tcp, "127.0.0.1", cfg.tcp.port, limit=_READ_CHUNK, backlog=1024
             )
@@ -133,6 +135,29 @@ class NodeServer:
             )
         self.stats.log.info("node listening: tls=%s tcp=%s", self.tls_port, self.tcp_port)
 
+    def _check_tcp_identity(self, principal: Principal, allow_cleared: bool) -> None:
+        """Whoever opens the plain port acts as its identity with no credentials: it may
+        hold nothing above UNCLASSIFIED unless the file says the operator means it."""
+        c = principal.clearance
+        try:
+            cleared = c is not None and self.table.rank(c.policy, c.level) > 0
+        except (KeyError, ValueError):  # a level the table does not know: not UNCLASSIFIED
+            cleared = True
+        if not cleared:
+            return
+        assert c is not None
+        if not allow_cleared:
+            raise ConfigError(
+                f"{principal.id!r} holds {c.code}: a plain-TCP identity may hold no clearance "
+                "above UNCLASSIFIED (set [tcp] allow_cleared_tcp = true to accept the risk)",
+                field="tcp.identity",
+            )
+        self.stats.log.warning(
+            "plain TCP on 127.0.0.1 acts as %s (%s) for anyone who connects, without "
+            "credentials: allow_cleared_tcp is set",
+            principal.id, c.code,
+        )  # fmt: skip
+
     async def _expire_loop(self) -> None:
         while True:
             await asyncio.sleep(1.0)
@@ -142,7 +167,11 @@ class NodeServer:
         """Tracks made from detections are committed like any event, then relayed."""
         while True:
             await asyncio.sleep(every)
-            records = [Record(f"{self.config.nation}-tracker", e) for e in tracking.scan()]
+            # a track's label is the node's own work, not a publisher's release decision
+            records = [
+                Record(f"{self.config.nation}-tracker", e, self.config.nation, DEFAULT)
+                for e in tracking.scan()
+            ]
             if not records:
                 continue
             try:
@@ -316,8 +345,13 @@ class NodeServer:
         except ValidationError as exc:
             self.stats.drop(Drop.FUTURE_TIME, client.name, f"{event.uid}: {exc}")
             return None
+        event = self._without_reserved(event, client)
+        if event is None:
+            return None
+        source = PUBLISHER
         if event.label is None:
             event = msgspec.structs.replace(event, label=default)
+            source = DEFAULT
         decision = self.decider.decide(event.label, client.viewer, now)
         if not decision.permit:
             why = ", ".join(r.value for r in decision.reasons)
@@ -327,7 +361,24 @@ class NodeServer:
         if owner != client.principal.id:
             self.stats.drop(Drop.UID_OWNED, client.name, f"{event.uid} belongs to {owner}")
             return None
-        return Record(client.principal.id, event)
+        return Record(client.principal.id, event, client.principal.nation, source)
+
+    def _without_reserved(self, event: Event, client: Client) -> Event | None:
+        """What a TAK client writes never speaks for the node or gateway: reserved detail
+        is taken out here, at the edge, and the sender is on the record for it. (A gateway
+        publishes partners' items through the feed, never through this listener.)"""
+        try:
+            detail, removed = strip_reserved(event.detail)
+        except ParseError as exc:  # cannot happen for a detail we parsed; refuse, never keep
+            self.stats.drop(Drop.MALFORMED, client.name, f"{event.uid}: {exc}")
+            return None
+        if not removed:
+            return event
+        self.stats.drop(
+            Drop.RESERVED_STRIPPED, client.name,
+            f"{event.uid}: {removed} reserved element(s) or attribute(s) removed",
+        )  # fmt: skip
+        return msgspec.structs.replace(event, detail=detail)
 
     def _control(self, event: Event, client: Client) -> None:
         if event.type != PROTOCOL_REQUEST:
