@@ -33,8 +33,9 @@ def _mode(p: Path) -> int:
 
 def _event(uid: str) -> Event:
     t = datetime(2026, 3, 1, tzinfo=UTC)
+    label = parse_banner("SECRET", default_table())
     return Event(uid=uid, type="a-f-G", time=t, start=t, stale=t + timedelta(minutes=5),
-                 point=Point(35.0, 139.0), label=parse_banner("SECRET", default_table()))  # fmt: skip
+                 point=Point(35.0, 139.0), label=label)  # fmt: skip
 
 
 @pytest.mark.usefixtures("permissive_umask")
