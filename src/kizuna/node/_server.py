@@ -45,6 +45,7 @@ from kizuna.identity import Principal, Registry, principal_for_cert
 from kizuna.labels import Decider, Label, PolicyTable, Viewer, default_table
 from kizuna.node._client import Client
 from kizuna.node._config import NodeConfig
+from kizuna.node._feed import FeedService
 from kizuna.node._stats import Drop, Stats
 from kizuna.store import DEFAULT, PUBLISHER, Record, Store
 
@@ -99,6 +100,9 @@ class NodeServer:
         self._stopping = False
         self._housekeeping: asyncio.Task[None] | None = None
         self._max_skew = timedelta(seconds=config.limits.max_skew_s)
+        self.feed = FeedService(self)
+        self.feed_port: int | None = None
+        self._tick = asyncio.Event()  # set (and replaced) whenever a commit adds records
 
     # ---- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -128,12 +132,25 @@ class NodeServer:
             )
             self.tls_port = srv.sockets[0].getsockname()[1]
             self._servers.append(srv)
+        if cfg.feed is not None:
+            srv = await asyncio.start_server(
+                self.feed.serve,
+                cfg.feed.host,
+                cfg.feed.port,
+                ssl=self._ssl_context(),
+                ssl_handshake_timeout=lim.read_timeout_s,
+                limit=_READ_CHUNK,
+            )
+            self.feed_port = srv.sockets[0].getsockname()[1]
+            self._servers.append(srv)
         self._housekeeping = asyncio.create_task(self._expire_loop())
         if self.tracking is not None and self.config.tracking is not None:
             self._tracking_task = asyncio.create_task(
                 self._track_loop(self.tracking, self.config.tracking.scan_s)
             )
-        self.stats.log.info("node listening: tls=%s tcp=%s", self.tls_port, self.tcp_port)
+        self.stats.log.info(
+            "node listening: tls=%s tcp=%s feed=%s", self.tls_port, self.tcp_port, self.feed_port
+        )
 
     def _check_tcp_identity(self, principal: Principal, allow_cleared: bool) -> None:
         """Whoever opens the plain port acts as its identity with no credentials: it may
@@ -182,6 +199,48 @@ class NodeServer:
             for record, new in zip(records, fresh, strict=True):
                 if new:
                     self._publish(record, None)
+            self._ticked()
+
+    # ---- for the feed ------------------------------------------------------------------
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def max_skew(self) -> timedelta:
+        return self._max_skew
+
+    @property
+    def commit_tick(self) -> asyncio.Event:
+        """Set once the next commit that adds records has landed (take it, then look)."""
+        return self._tick
+
+    def _ticked(self) -> None:
+        self._tick.set()
+        self._tick = asyncio.Event()
+
+    async def commit(self, records: list[Record]) -> tuple[bool, ...]:
+        """Commit records as the read loop does (relays are pushed after the commit)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[tuple[bool, ...]] = loop.create_future()
+
+        def done(result: tuple[bool, ...] | StoreError) -> None:
+            if fut.done():
+                return
+            if isinstance(result, StoreError):
+                fut.set_exception(result)
+            else:
+                fut.set_result(result)
+
+        self.store.submit(records, done, after=self._push_all)
+        fresh = await fut
+        if any(fresh):
+            self._ticked()
+        return fresh
+
+    def relay(self, record: Record) -> None:
+        """Serve a committed record to every client its label permits."""
+        self._publish(record, None)
 
     def _ssl_context(self) -> ssl.SSLContext:
         tls = self.config.tls
@@ -206,6 +265,7 @@ class NodeServer:
             self._tracking_task.cancel()
         for srv in self._servers:
             srv.close()
+        await self.feed.stop()
         for task in list(self._readers.values()):
             task.cancel()
         if self._handlers:
@@ -414,12 +474,16 @@ class NodeServer:
             for r in records:
                 self.stats.drop(Drop.STORE_FAILED, client.name, f"{r.event.uid}: {result}")
             return
+        fresh = False
         for record, new in zip(records, result, strict=True):
             if new:
+                fresh = True
                 self.stats.accepted += 1
                 self._publish(record, client)
             else:
                 self.stats.duplicates += 1
+        if fresh:
+            self._ticked()
 
     def _push_all(self) -> None:
         """Once per commit, after all it relayed was offered: one send per client for the
