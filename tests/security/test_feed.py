@@ -22,8 +22,16 @@ import pytest
 from kizuna.bus import SqliteBus
 from kizuna.clock import RealClock
 from kizuna.cot import Event, Point, event_to_xml
-from kizuna.errors import TransportError
-from kizuna.gateway import CotItemCodec, Gateway, GatewayConfig, GatewayDb, load_rules, seal
+from kizuna.errors import ConfigError, TransportError
+from kizuna.gateway import (
+    CotItemCodec,
+    Gateway,
+    GatewayConfig,
+    GatewayDb,
+    load_gateway_file,
+    load_rules,
+    seal,
+)
 from kizuna.gateway._bridge import NodeBridge
 from kizuna.labels import default_table, parse_banner
 from kizuna.node import Drop, NodeServer
@@ -250,3 +258,28 @@ async def test_a_flood_reaches_the_gateway_exactly_once_without_shedding(
     finally:
         await tool.close()
         await gw.stop()
+
+
+def test_a_gateway_file_with_a_node_but_no_certificate_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "usa-gw.toml"
+    cfg.write_text('nation = "USA"\n[node]\naddress = "127.0.0.1:8087"\n')  # the old shape
+    with pytest.raises(ConfigError) as err:
+        load_gateway_file(cfg)
+    assert err.value.field == "tls.cert"
+    cfg.write_text(
+        'nation = "USA"\n[tls]\ncert = "gw.pem"\nkey = "gw.key"\n'
+        '[node]\naddress = "127.0.0.1:8090"\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        load_gateway_file(cfg)
+    assert err.value.field == "node.ca"
+    cfg.write_text(
+        'nation = "USA"\n[tls]\ncert = "gw.pem"\nkey = "gw.key"\n'
+        '[node]\naddress = "127.0.0.1:8090"\nca = "pki/ca.pem"\n'
+    )
+    got = load_gateway_file(cfg)
+    assert (got.tls_cert, got.tls_key, got.node_ca) == (
+        tmp_path / "gw.pem",
+        tmp_path / "gw.key",
+        tmp_path / "pki" / "ca.pem",
+    )
