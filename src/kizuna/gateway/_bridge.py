@@ -21,7 +21,7 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 
-from kizuna.errors import TransportError
+from kizuna.errors import KizunaError, TransportError
 from kizuna.gateway._db import GatewayDb, Received
 from kizuna.gateway._gateway import Gateway
 from kizuna.store import (
@@ -98,6 +98,8 @@ class NodeBridge:
                 await loop(client)
             except TransportError as exc:
                 log.info("node feed (%s) lost: %s", what, exc)
+            except KizunaError as exc:  # our own store failed: the cursors did not move
+                log.error("node feed (%s) stopped: %s; retrying", what, exc)
             finally:
                 await client.close()
             await asyncio.sleep(self._retry)

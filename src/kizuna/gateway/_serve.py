@@ -9,6 +9,7 @@ import fcntl
 import json
 import logging
 import signal
+import ssl
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,7 @@ class GatewayServer:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise KizunaError(f"a gateway already serves from {self.cfg.data_dir}") from exc
+        context = self._feed_context()  # bad TLS material stops the start before it serves
         self.gw, self._db, self._bus = build_gateway(self.cfg, self._clock)
         partner = await asyncio.start_server(
             self._serving(self._on_partner, audited=True), self.cfg.host, self.cfg.port
@@ -102,21 +104,23 @@ class GatewayServer:
         for p in self.cfg.partners.values():
             self._tasks.append(asyncio.create_task(self._forward(p)))
         if self.cfg.node is not None:
-            self.bridge = self._bridge(self.cfg.node)
+            assert context is not None
+            self.bridge = NodeBridge(
+                *self.cfg.node, nation=self.cfg.nation, gateway=self.gw, db=self._db,
+                partners=list(self.cfg.partners), context=context, retry=self._retry,
+            )  # fmt: skip
             self._tasks.append(asyncio.create_task(self.bridge.run()))
         self._tasks.append(asyncio.create_task(self._checkpoints()))
         log.info("gateway %s serving on %s:%s", self.cfg.nation, self.cfg.host, self.port)
 
-    def _bridge(self, address: tuple[str, int]) -> NodeBridge:
-        """The node feed, over mutual TLS with our own certificate and the node's CA."""
+    def _feed_context(self) -> ssl.SSLContext | None:
+        """The node feed's TLS: our own certificate, and only the node's CA trusted."""
         cfg = self.cfg
+        if cfg.node is None:
+            return None
         if cfg.tls_cert is None or cfg.tls_key is None or cfg.node_ca is None:
             raise ConfigError("the node feed needs [tls] cert and key and [node] ca", field="node")
-        return NodeBridge(
-            *address, nation=cfg.nation, gateway=self.gw, db=self._db,
-            partners=list(cfg.partners), retry=self._retry,
-            context=feed_client_context(cfg.tls_cert, cfg.tls_key, cfg.node_ca),
-        )  # fmt: skip
+        return feed_client_context(cfg.tls_cert, cfg.tls_key, cfg.node_ca)
 
     async def stop(self) -> None:
         for t in self._tasks:
