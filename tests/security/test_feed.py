@@ -238,6 +238,8 @@ async def test_a_restarted_gateway_resumes_from_its_cursors_and_judges_nothing_t
         await pub.close()
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 async def test_a_flood_reaches_the_gateway_exactly_once_without_shedding(
     node: NodeServer, tmp_path: Path
 ) -> None:
