@@ -1,8 +1,10 @@
-"""The national node's stream server: TLS with client certificates, optional loopback TCP.
+"""The national node's stream server: TLS with client certificates, optional loopback TCP,
+and the committed-event feed for the node's own gateway (``_feed``).
 
-Every event goes: frame -> parse -> validate -> label (default if none) -> may the publisher
-publish it -> does it own the uid -> commit to the store -> only then relay to every other
-client whose viewer the label permits. Bad input costs the sender its event or its
+Every event goes: frame -> parse -> validate -> reserved detail stripped -> label (default
+if none) -> may the publisher publish it -> does it own the uid -> commit to the store, with
+the publisher's nation as its origin -> only then relay to every other client whose viewer
+the label permits. Bad input costs the sender its event or its
 connection, never anyone else's service.
 """
 
