@@ -208,10 +208,15 @@ async def test_a_restarted_gateway_resumes_from_its_cursors_and_judges_nothing_t
 ) -> None:
     assert node.tls_port is not None
     pub = await open_tls(node.tls_port, tmp_path / "pki", "usa-secret")
+    jpn_user = await open_tls(node.tls_port, tmp_path / "pki", "jpn-gokuhi")
     try:
         first = await _gateway(tmp_path, node)
         assert first.gw.receive(_envelope("j-1"), "JPN").released
         first.bridge.wake()
+        # a JPN user on the USA node claiming to be USA: its item is JPN's, never offered
+        await jpn_user.send(
+            _xml("j-user", "JPN GOKUHI//REL TO JPN, USA", '<__kizuna origin="USA"/>')
+        )
         for i in range(5):
             await pub.send(_xml(f"u-{i}", "SECRET//REL TO USA, JPN"))
         assert await _until(lambda: sum(first.judged().values()) == 5)
@@ -219,14 +224,14 @@ async def test_a_restarted_gateway_resumes_from_its_cursors_and_judges_nothing_t
         await first.stop()
         for i in range(5, 8):  # committed while the gateway is down
             await pub.send(_xml(f"u-{i}", "SECRET//REL TO USA, JPN"))
-        assert await _until(lambda: node.stats.accepted == 9)  # 8 ours, 1 handed over
+        assert await _until(lambda: node.stats.accepted == 10)  # 8 ours, j-user, j-1
 
         again = await _gateway(tmp_path, node)
         try:
             assert await _until(lambda: sum(again.judged().values()) == 8)
             await asyncio.sleep(1.2)  # a long-poll round: nothing more is offered
             judged = again.judged()
-            assert judged == Counter({("JPN", f"u-{i}"): 1 for i in range(8)})
+            assert judged == Counter({("JPN", f"u-{i}"): 1 for i in range(8)})  # no j-user
             assert again.bridge.offered == 3  # only what came after the cursor
             assert again.bridge.published == 0 and node.stats.duplicates == 0  # no re-publish
             stored = {r.event.uid: r for _, r in await node.store.since(0, 100)}
@@ -236,6 +241,7 @@ async def test_a_restarted_gateway_resumes_from_its_cursors_and_judges_nothing_t
             await again.stop()
     finally:
         await pub.close()
+        await jpn_user.close()
 
 
 @pytest.mark.integration
