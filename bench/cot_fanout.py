@@ -49,10 +49,12 @@ NODE = """
 [node]
 data_dir = "data"
 registry = "registry.toml"
+default_label = "UNCLASSIFIED"
 [tcp]
 enabled = true
 port = {port}
 identity = "bench"
+allow_cleared_tcp = true
 [limits]
 idle_timeout_s = 3600
 max_connections = 4096

@@ -39,7 +39,11 @@ PEOPLE = {
     "JPN": [("jpn-gokuhi", "JPN:GOKUHI"), ("jpn-hi", "JPN:HI"), ("jpn-none", "JPN:NONE")],
 }
 GATEWAY_CLEARANCE = {"USA": "USA:TOP SECRET", "JPN": "JPN:KIMITSU"}
-TIERS = {"USA": Tier.T2, "JPN": Tier.T3}  # the tier each side grants its partner
+TIERS = {"USA": Tier.T2, "JPN": Tier.T3}
+DEFAULT_LABEL = {
+    "USA": "SECRET//NOFORN",
+    "JPN": "JPN GOKUHI//NOFORN",
+}  # the tier each side grants its partner
 ITEMS = {
     "USA": [
         ("u-rel", "SECRET//REL TO USA, JPN"),
@@ -59,11 +63,15 @@ PARTNER = {"USA": "JPN", "JPN": "USA"}
 
 
 def _registry(nation: str) -> str:
-    rows = [*PEOPLE[nation], (f"gateway-{nation.lower()}", GATEWAY_CLEARANCE[nation])]
-    return "".join(
+    people = "".join(
         f'[[principal]]\nid = "{pid}"\nnation = "{nation}"\nclearance = "{cl}"\n'
         f'expires = "2099-12-31"\n\n'
-        for pid, cl in rows
+        for pid, cl in PEOPLE[nation]
+    )
+    gateway = f"gateway-{nation.lower()}"  # the node's gateway: reads the node's feed
+    return people + (
+        f'[[principal]]\nid = "{gateway}"\nkind = "gateway"\nnation = "{nation}"\n'
+        f'clearance = "{GATEWAY_CLEARANCE[nation]}"\nexpires = "2099-12-31"\n\n'
     )
 
 
@@ -75,19 +83,23 @@ def _node_config(d: Path, nation: str) -> Path:
     cfg = d / f"{n}-node.toml"
     cfg.write_text(
         f'[node]\nnation = "{nation}"\ndata_dir = "{n}-node"\nregistry = "{n}-registry.toml"\n'
+        f'default_label = "{DEFAULT_LABEL[nation]}"\n'
         f'[tls]\ncert = "{n}-pki/server.pem"\nkey = "{n}-pki/server.key"\n'
         f'ca = "{n}-pki/ca.pem"\nhost = "127.0.0.1"\nport = 0\n'
-        f'[tcp]\nenabled = true\nidentity = "gateway-{n}"\nport = 0\n'
+        f'[feed]\nhost = "127.0.0.1"\nport = 0\n'
     )
     return cfg
 
 
 def _gateway_config(d: Path, nation: str, port: int, pport: int, node_port: int) -> Path:
-    cfg = d / f"{nation.lower()}-gw.toml"
+    n = nation.lower()
+    cfg = d / f"{n}-gw.toml"
     cfg.write_text(
         f'nation = "{nation}"\nlisten = "127.0.0.1:{port}"\n'
-        f'data_dir = "{nation.lower()}-gw"\nkey = "keys/{nation}.key"\nkeys_dir = "keys"\n'
-        f'[node]\naddress = "127.0.0.1:{node_port}"\n'
+        f'data_dir = "{n}-gw"\nkey = "keys/{nation}.key"\nkeys_dir = "keys"\n'
+        f'[tls]\ncert = "{n}-pki/clients/gateway-{n}.pem"\n'
+        f'key = "{n}-pki/clients/gateway-{n}.key"\n'
+        f'[node]\naddress = "127.0.0.1:{node_port}"\nca = "{n}-pki/ca.pem"\n'
         f'[partners.{PARTNER[nation]}]\naddress = "127.0.0.1:{pport}"\n'
         f'tier = "{TIERS[nation].name}"\n'
     )
@@ -131,7 +143,7 @@ def world(tmp_path: Path) -> Iterator[tuple[dict[str, NodeProc], dict[str, Gatew
         gw_ports = {"USA": free_port(), "JPN": free_port()}
         for n in ("USA", "JPN"):
             cfg = _gateway_config(
-                tmp_path, n, gw_ports[n], gw_ports[PARTNER[n]], int(str(ports[n]["tcp_port"]))
+                tmp_path, n, gw_ports[n], gw_ports[PARTNER[n]], int(str(ports[n]["feed_port"]))
             )
             gws[n] = Gateway(cfg)
             gws[n].start()

@@ -43,6 +43,7 @@ async def make_node(tmp_path: Path, pki: Path) -> AsyncIterator[MakeNode]:
                 "tools-usa",
                 0,
                 None if tcp_label is None else parse_banner(tcp_label, default_table()),
+                allow_cleared=True,  # these tests publish as a cleared tool over TCP
             ),
             limits=dataclasses.replace(
                 Limits(idle_timeout_s=30, read_timeout_s=2, drain_timeout_s=1), **limits

@@ -27,28 +27,44 @@ def test_a_full_config_reads(tmp_path: Path) -> None:
     assert cfg.store_path == tmp_path / "kizuna-data" / "events.db"
 
 
+_NODE = {"registry": "r", "default_label": "SECRET"}
+
+
 @pytest.mark.parametrize(
     ("raw", "field"),
     [
-        ({"node": {"registry": "r"}}, "tls"),
-        ({"node": {"registry": "r"}, "tcp": {"enabled": True}}, "tcp.identity"),
-        ({"node": {}, "tcp": {"enabled": True, "identity": "x"}}, "node.registry"),
+        ({"node": _NODE}, "tls"),
+        ({"node": _NODE, "tcp": {"enabled": True}}, "tcp.identity"),
+        ({"node": {"default_label": "SECRET"},
+          "tcp": {"enabled": True, "identity": "x"}}, "node.registry"),
         (
             {"node": {"registry": "r", "default_label": "SECRET//REL TO MARS"},
              "tcp": {"enabled": True, "identity": "x"}},
             "node.default_label",
         ),
         (
-            {"node": {"registry": "r"}, "tcp": {"enabled": True, "identity": "x"},
+            {"node": _NODE, "tcp": {"enabled": True, "identity": "x"},
              "limits": {"max_connections": -1}},
             "limits.max_connections",
         ),
         (
-            {"node": {"registry": "r"}, "tcp": {"enabled": True, "identity": "x"},
+            {"node": _NODE, "tcp": {"enabled": True, "identity": "x"},
              "limits": {"speed": 1}},
             "limits",
         ),
-        ({"node": {"registry": "r"}, "tls": {"cert": "c", "key": "k"}}, "tls.ca"),
+        ({"node": _NODE, "tls": {"cert": "c", "key": "k"}}, "tls.ca"),
+        ({"node": {"registry": "r"}, "tcp": {"enabled": True, "identity": "x"}},
+         "node.default_label"),
+        (
+            {"node": _NODE,
+             "tcp": {"enabled": True, "identity": "x", "allow_cleared_tcp": "yes"}},
+            "tcp.allow_cleared_tcp",
+        ),
+        (
+            {"node": _NODE,
+             "tcp": {"enabled": True, "identity": "x"}, "feed": {"port": 1}},
+            "feed",
+        ),
     ],
 )  # fmt: skip
 def test_bad_config_names_the_field(raw: dict[str, object], field: str) -> None:

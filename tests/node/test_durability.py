@@ -25,11 +25,13 @@ CONFIG = """
 nation = "USA"
 data_dir = "data"
 registry = "registry.toml"
+default_label = "UNCLASSIFIED"
 
 [tcp]
 enabled = true
 port = 0
 identity = "tools-usa"
+allow_cleared_tcp = true
 """
 
 

@@ -41,7 +41,8 @@ async def test_detections_become_relayed_and_stored_tracks(tmp_path: Path) -> No
     config = NodeConfig(
         nation="USA", store_path=tmp_path / "events.db", registry=tmp_path / "registry.toml",
         default_label=parse_banner("UNCLASSIFIED", default_table()),
-        tcp=TcpConfig("tools-usa", 0), tracking=TrackingConfig((30.0, 140.0), scan_s=0.1),
+        tcp=TcpConfig("tools-usa", 0, allow_cleared=True),
+        tracking=TrackingConfig((30.0, 140.0), scan_s=0.1),
     )  # fmt: skip
     store = SqliteStore(config.store_path)
     node = NodeServer(config, registry_from_mapping(tomllib.loads(REGISTRY)), store)
@@ -82,7 +83,7 @@ def test_bad_tracking_config_names_the_field(
     section: dict[str, object], field: str, tmp_path: Path
 ) -> None:
     raw = {
-        "node": {"registry": "r.toml"},
+        "node": {"registry": "r.toml", "default_label": "UNCLASSIFIED"},
         "tcp": {"enabled": True, "identity": "tools-usa"},
         "tracking": section,
     }

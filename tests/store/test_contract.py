@@ -266,3 +266,52 @@ async def test_sqlite_after_runs_once_per_commit_after_every_done(tmp_path: Path
         assert calls == ["u0", "after", "u1", "u2", "u3", "after"]
     finally:
         await s.close()
+
+
+async def test_since_reads_in_commit_order_from_a_cursor(store: Store) -> None:
+    assert await store.last_seq() == 0
+    assert await store.since(0, 10) == []
+    await store.append([Record("a", event("u1"), "USA"), Record("b", event("u2"), "JPN")])
+    await store.append([Record("a", event("u1"))])  # a duplicate takes no sequence number
+    await store.append([Record("c", event("u3", 3), "USA", "default")])
+    got = await store.since(0, 10)
+    seqs = [s for s, _ in got]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    assert [(r.origin, r.event.uid, r.nation, r.label_source) for _, r in got] == [
+        ("a", "u1", "USA", "publisher"),
+        ("b", "u2", "JPN", "publisher"),
+        ("c", "u3", "USA", "default"),
+    ]
+    assert await store.last_seq() == seqs[-1]
+    assert await store.since(seqs[0], 1) == [got[1]]  # after a cursor, up to a limit
+    assert await store.since(seqs[-1], 10) == []
+    assert await store.since(0, 0) == []
+
+
+async def test_since_misses_nothing_across_concurrent_commits(store: Store) -> None:
+    await asyncio.gather(*(store.append([Record("a", event(f"u{i}", i))]) for i in range(120)))
+    seen: list[int] = []
+    cursor = 0
+    while batch := await store.since(cursor, 7):
+        seen += [s for s, _ in batch]
+        cursor = batch[-1][0]
+    assert len(seen) == 120 and seen == sorted(set(seen))
+
+
+async def test_an_old_events_db_gains_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY, origin TEXT NOT NULL, uid TEXT NOT NULL,"
+        " time_ms INTEGER NOT NULL, stale_ms INTEGER NOT NULL, type TEXT NOT NULL,"
+        " xml BLOB NOT NULL, UNIQUE (origin, uid, time_ms));"
+    )
+    conn.close()
+    path.chmod(0o600)
+    s = SqliteStore(path)
+    try:
+        await s.append([Record("a", event("u1"), "USA", "default")])
+        [(seq, r)] = await s.since(0, 5)
+        assert (r.nation, r.label_source) == ("USA", "default") and seq == 1
+    finally:
+        await s.close()

@@ -9,9 +9,10 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
+from kizuna._files import create_private
 from kizuna.bus._protocol import Message, PubAck, subject_matches
 from kizuna.clock import Clock, RealClock
-from kizuna.errors import TransportError
+from kizuna.errors import ConfigError, TransportError
 
 __all__ = ["SqliteBus"]
 
@@ -49,6 +50,11 @@ class SqliteBus:
         self._clock = clock or RealClock()
         self._path = str(path)
         self._wake = asyncio.Event()
+        if self._path != ":memory:" and not self._path.startswith("file:"):
+            try:  # 0600 before SQLite writes a byte (its -wal/-shm follow)
+                create_private(self._path)
+            except ConfigError as exc:
+                raise TransportError(f"cannot open bus {self._path}: {exc}") from exc
         try:
             self._db = sqlite3.connect(self._path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")

@@ -37,7 +37,8 @@ def serve_cmd(
 
 
 def _ready(node: NodeServer) -> None:
-    print(json.dumps({"tls_port": node.tls_port, "tcp_port": node.tcp_port}), flush=True)
+    ports = {"tls_port": node.tls_port, "tcp_port": node.tcp_port, "feed_port": node.feed_port}
+    print(json.dumps(ports), flush=True)
 
 
 @pki_app.command("init")

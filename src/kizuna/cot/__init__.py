@@ -10,6 +10,8 @@ Public API (kept stable):
   TakMessage``, ``TakMessage``, ``TakControl``
 - streams: ``StreamDecoder`` (bytes in, ``Message``s out, ``FramingError`` when the stream is
   beyond repair), ``frame(payload)``, ``WireFormat``, ``MAGIC``
+- reserved names: ``strip_reserved(detail) -> (detail, removed)``, ``is_reserved(name)``,
+  ``RESERVED_PREFIX`` (``__kizuna``: what only the node or gateway writes)
 - negotiation: ``protocol_support``, ``protocol_response``, ``requested_version`` and the
   ``PROTOCOL_*`` event types
 """
@@ -25,6 +27,7 @@ from kizuna.cot._negotiate import (
     requested_version,
 )
 from kizuna.cot._proto import TakControl, TakMessage, decode_message, encode_message
+from kizuna.cot._reserved import RESERVED_PREFIX, is_reserved, strip_reserved
 from kizuna.cot._stream import MAGIC, FramingError, Message, StreamDecoder, WireFormat, frame
 from kizuna.cot._xmlcodec import (
     KNOWN_DETAIL,
@@ -42,6 +45,7 @@ __all__ = [
     "PROTOCOL_REQUEST",
     "PROTOCOL_RESPONSE",
     "PROTOCOL_SUPPORT",
+    "RESERVED_PREFIX",
     "SUPPORTED_VERSIONS",
     "UNKNOWN",
     "CotPolicy",
@@ -59,10 +63,12 @@ __all__ = [
     "event_to_xml",
     "format_time",
     "frame",
+    "is_reserved",
     "label_xml",
     "parse_event",
     "parse_time",
     "protocol_response",
     "protocol_support",
     "requested_version",
+    "strip_reserved",
 ]

@@ -1,11 +1,16 @@
-"""The gateway's connection to its national node: a CoT client on the node's loopback TCP
-listener, acting as the gateway's own identity.
+"""The gateway's connection to its national node: the node's committed-event feed, over mutual
+TLS with the gateway's own certificate (a registry principal of kind ``gateway``).
 
-What the node relays to the gateway (our nation's items the gateway identity may see) is
-offered to every partner; what partners send and the inbound guard accepts is published to
-the node, which then serves it to exactly the viewers its label allows. On every (re)connect
-all accepted items are published again: the node's store ignores repeats, so nothing is lost
-while the node is away and nothing is doubled.
+Outbound, the bridge reads committed records by sequence number and offers our nation's
+(the node says which: the origin nation it derived, never the item's own claim) to every
+partner. How far each partner has been offered is a cursor kept in gateway.db in the same
+commit as that batch's audit rows, so a restart resumes after it and no item is judged twice
+for a partner; and since the bridge reads at its own pace the node never sheds it.
+
+Inbound, what partners sent and the inbound guard accepted is handed to the node through the
+feed in the order it was accepted; the node answers once it has committed, and only then
+does the hand-over cursor move. Nothing is handed over twice on a reconnect, and nothing is
+lost while the node is away.
 """
 
 from __future__ import annotations
@@ -13,18 +18,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 
-from kizuna.cot import FramingError, StreamDecoder, WireFormat
-from kizuna.errors import ParseError
-from kizuna.gateway._item import ItemCodec
+from kizuna.errors import KizunaError, TransportError
+from kizuna.gateway._db import GatewayDb, Received
+from kizuna.gateway._gateway import Gateway
+from kizuna.store import (
+    DEFAULT,
+    FEED_MAX_PUBLISH,
+    FEED_MAX_READ,
+    FEED_REPLY_BYTES,
+    FeedClient,
+    Records,
+)
 
-__all__ = ["NodeBridge"]
+__all__ = ["HANDED_OVER", "NodeBridge"]
 
 log = logging.getLogger("kizuna.gateway.bridge")
-_CONTROL = ("t-x-takp", "t-x-c-t")
 
-Offer = Callable[[Sequence[bytes]], Awaitable[object]]
+HANDED_OVER = "in"
+"""The cursor over ``received``: accepted partner items the node has committed."""
 
 
 class NodeBridge:
@@ -34,64 +48,135 @@ class NodeBridge:
         port: int,
         *,
         nation: str,
-        codec: ItemCodec,
-        offer: Offer,
-        backlog: Callable[[], Sequence[bytes]],
+        gateway: Gateway,
+        db: GatewayDb,
+        partners: Sequence[str],
+        context: ssl.SSLContext,
+        server_hostname: str | None = None,
         retry: float = 0.5,
+        batch: int = FEED_MAX_READ,
     ) -> None:
         self.host, self.port = host, port
         self.nation = nation
-        self._codec = codec
-        self._offer = offer
-        self._backlog = backlog
+        self._gw, self._db = gateway, db
+        self._partners = tuple(partners)
+        self._context = context
+        self._server_hostname = server_hostname
         self._retry = retry
-        self._writer: asyncio.StreamWriter | None = None
-        self.offered = 0
-        self.published = 0
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self.offered = 0  # our records offered (once each, to every partner)
+        self.published = 0  # partner items the node committed (new or already held)
+        self.refused = 0  # partner items the node refused
 
-    def publish(self, data: bytes) -> None:
-        """Hand an accepted partner item to the node (or leave it for the next connect)."""
-        w = self._writer
-        if w is not None and not w.is_closing():
-            w.write(data)
-            self.published += 1
+    def wake(self) -> None:
+        """Partner items were accepted: hand them to the node now rather than at the next
+        look."""
+        self._wake.set()
 
     async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._keep(self._offer_loop, "offer"))
+            group.create_task(self._keep(self._hand_over_loop, "hand-over"))
+
+    async def _connect(self) -> FeedClient:
+        return await FeedClient.connect(
+            self.host, self.port, self._context, server_hostname=self._server_hostname
+        )
+
+    async def _keep(self, loop: Callable[[FeedClient], Awaitable[None]], what: str) -> None:
+        """Run one direction for ever: a lost or refused feed is opened again after a pause,
+        and the cursors say where to go on."""
         while True:
             try:
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-            except OSError as exc:
-                log.info("node %s:%s unreachable: %s", self.host, self.port, exc)
+                client = await self._connect()
+            except TransportError as exc:
+                log.info("node feed (%s) unreachable: %s", what, exc)
                 await asyncio.sleep(self._retry)
                 continue
-            self._writer = writer
             try:
-                for data in self._backlog():
-                    self.publish(data)
-                await writer.drain()
-                await self._read(reader)
-            except (OSError, FramingError) as exc:
-                log.info("node connection lost: %s", exc)
+                await loop(client)
+            except TransportError as exc:
+                log.info("node feed (%s) lost: %s", what, exc)
+            except KizunaError as exc:  # our own store failed: the cursors did not move
+                log.error("node feed (%s) stopped: %s; retrying", what, exc)
             finally:
-                self._writer = None
-                writer.close()
-                with contextlib.suppress(OSError):
-                    await writer.wait_closed()
+                await client.close()
             await asyncio.sleep(self._retry)
 
-    async def _read(self, reader: asyncio.StreamReader) -> None:
-        decoder = StreamDecoder()
-        while data := await reader.read(65536):
-            ours = [m.data for m in decoder.feed(data) if m.format is WireFormat.XML]
-            batch = [d for d in ours if self._ours(d)]
-            if batch:
-                self.offered += len(batch)
-                await self._offer(batch)
+    # -- our nation's records, to every partner ------------------------------------------
 
-    def _ours(self, data: bytes) -> bool:
-        """Our nation's items only: not control traffic, not what partners sent us."""
+    async def _offer_loop(self, client: FeedClient) -> None:
+        cursors = {p: self._gw.cursor(p) for p in self._partners}
+        if not cursors:
+            await asyncio.Event().wait()  # no partner to offer to: hold the feed open
+        after = min(cursors.values())
+        ahead = asyncio.ensure_future(client.read(after, self._batch))
+        warned = False
         try:
-            item = self._codec.decode(data)
-        except ParseError:
-            return True  # let the guard refuse it on the record
-        return item.origin == self.nation and not item.type.startswith(_CONTROL)
+            while True:
+                reply: Records = await ahead
+                if not reply.records:
+                    if reply.last_seq < after and not warned:
+                        warned = True
+                        log.warning(
+                            "the node's feed ends at %d, before our cursor %d: was its store "
+                            "replaced? Nothing is offered until it passes the cursor",
+                            reply.last_seq, after,
+                        )  # fmt: skip
+                    ahead = asyncio.ensure_future(client.read(after, self._batch))
+                    continue
+                after = reply.records[-1].seq
+                ahead = asyncio.ensure_future(client.read(after, self._batch))  # in flight
+                await self._offer(reply, cursors)
+        finally:
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TransportError):
+                await ahead
+
+    async def _offer(self, reply: Records, cursors: dict[str, int]) -> None:
+        last = reply.records[-1].seq
+        ours = [r for r in reply.records if r.nation == self.nation]  # not partners' items
+        for partner in self._partners:
+            if last <= cursors[partner]:
+                continue
+            todo = [r for r in ours if r.seq > cursors[partner]]
+            await self._gw.offer(
+                [r.xml for r in todo], partner,
+                defaulted=[r.label_source == DEFAULT for r in todo], cursor=last,
+            )  # fmt: skip
+            cursors[partner] = last
+        self.offered += len(ours)
+
+    # -- partners' items, to the node ----------------------------------------------------
+
+    async def _hand_over_loop(self, client: FeedClient) -> None:
+        while True:
+            self._wake.clear()
+            rows = self._db.received_since(self._db.cursor(HANDED_OVER), FEED_MAX_PUBLISH)
+            if not rows:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()
+                continue
+            chunk = _fit(rows)
+            results = await client.publish([(r.origin, r.data) for _, r in chunk])
+            for (_, r), result in zip(chunk, results, strict=True):
+                if result.status == "refused":
+                    self.refused += 1
+                    log.warning("the node refused %s from %s: %s", r.uid, r.origin, result.reason)
+                else:
+                    self.published += 1
+            self._db.save_cursor(HANDED_OVER, chunk[-1][0])
+
+
+def _fit(rows: list[tuple[int, Received]]) -> list[tuple[int, Received]]:
+    """As many rows as one publish frame holds comfortably (at least one)."""
+    out: list[tuple[int, Received]] = []
+    size = 0
+    for row in rows:
+        size += len(row[1].data) + 16
+        if out and size > FEED_REPLY_BYTES:
+            break
+        out.append(row)
+    return out

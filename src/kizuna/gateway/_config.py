@@ -45,8 +45,11 @@ class GatewayFile:
     catalogue: Path | None = None
     assessments: Path | None = None
     max_bytes: int = 64 * 1024
-    node: tuple[str, int] | None = None  # the national node's loopback TCP listener
+    node: tuple[str, int] | None = None  # the national node's feed ([node] address)
     codec: str = "json"  # "cot" beside a node
+    tls_cert: Path | None = None  # [tls]: our certificate (also our feed client certificate)
+    tls_key: Path | None = None
+    node_ca: Path | None = None  # [node] ca: the node's CA, the only one its feed may show
 
     @property
     def db_path(self) -> Path:
@@ -101,6 +104,29 @@ def load_gateway_file(path: Path) -> GatewayFile:
     if node is not None and not isinstance(node, dict):
         raise ConfigError("must be a table", field="node")
     node_addr = _addr(node.get("address"), "node.address") if node else None
+    tls = doc.get("tls", {})
+    if not isinstance(tls, dict):
+        raise ConfigError("must be a table", field="tls")
+
+    def path_in(table: dict[str, Any], key: str, where: str) -> Path | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise ConfigError("must be a path", field=where)
+        return base / value
+
+    tls_cert, tls_key = path_in(tls, "cert", "tls.cert"), path_in(tls, "key", "tls.key")
+    node_ca = path_in(node, "ca", "node.ca") if node else None
+    if node and (tls_cert is None or tls_key is None or node_ca is None):
+        missing = [
+            k for k, v in (("tls.cert", tls_cert), ("tls.key", tls_key), ("node.ca", node_ca))
+            if v is None
+        ]  # fmt: skip
+        raise ConfigError(
+            "the node feed is mutual TLS: it needs our [tls] cert and key and the node's CA",
+            field=missing[0],
+        )
     codec = doc.get("codec", "cot" if node else "json")
     if codec not in ("cot", "json"):
         raise ConfigError(f"unknown codec {codec!r} (cot or json)", field="codec")
@@ -118,6 +144,9 @@ def load_gateway_file(path: Path) -> GatewayFile:
         max_bytes=int(doc.get("max_bytes", 64 * 1024)),
         node=node_addr,
         codec=codec,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        node_ca=node_ca,
     )
 
 

@@ -1,5 +1,6 @@
 """The gateway's own SQLite file: audit rows, checkpoints (ours and the partner's we
-countersigned), the hold queue and the message ids already accepted inbound."""
+countersigned), the hold queue, the message ids already accepted inbound, and the cursors
+over the node feed (how far each partner's offers and the hand-over to the node have got)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,11 @@ CREATE TABLE IF NOT EXISTS received (
     msg_id TEXT PRIMARY KEY, origin TEXT NOT NULL, uid TEXT NOT NULL, label TEXT NOT NULL,
     data BLOB NOT NULL, at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS feed_cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 """
+
+
+_SET_CURSOR = "INSERT OR REPLACE INTO feed_cursors VALUES (?, ?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,7 @@ class GatewayDb(AuditSink):
     def __init__(self, path: Path | str = ":memory:") -> None:
         self.path = str(path)
         self._next_seq: int | None = None
+        self._cursors: dict[str, int] = {}  # staged: written with the next audit rows
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -87,6 +93,7 @@ class GatewayDb(AuditSink):
             (top,) = self._run("find the audit tail", "SELECT MAX(seq) FROM audit").fetchone()
             self._next_seq = 0 if top is None else int(top) + 1
         start = self._next_seq
+        cursors, self._cursors = self._cursors, {}
         try:
             with self._db:
                 self._db.execute("BEGIN")
@@ -94,6 +101,7 @@ class GatewayDb(AuditSink):
                     "INSERT INTO audit VALUES (?, ?, ?)",
                     [(start + i, r.data, r.chain) for i, r in enumerate(rows)],
                 )
+                self._db.executemany(_SET_CURSOR, list(cursors.items()))
         except sqlite3.Error as exc:
             raise StoreError(f"cannot append audit rows in {self.path}: {exc}") from exc
         self._next_seq = start + len(rows)
@@ -194,3 +202,43 @@ class GatewayDb(AuditSink):
             "SELECT msg_id, origin, uid, label, data, at FROM received ORDER BY rowid",
         )
         return [Received(m, o, u, lb, bytes(d), a) for m, o, u, lb, d, a in cur]
+
+    def received_since(self, after: int, limit: int) -> list[tuple[int, Received]]:
+        """Accepted items stored after position ``after`` (their order of acceptance)."""
+        cur = self._run(
+            "read received items",
+            "SELECT rowid, msg_id, origin, uid, label, data, at FROM received "
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (after, limit),
+        )
+        return [(int(n), Received(m, o, u, lb, bytes(d), a)) for n, m, o, u, lb, d, a in cur]
+
+    # -- feed cursors ----------------------------------------------------------------------
+
+    def cursor(self, name: str) -> int:
+        """How far the cursor ``name`` has got (0: not started)."""
+        cur = self._run("read a cursor", "SELECT seq FROM feed_cursors WHERE name = ?", (name,))
+        row = cur.fetchone()
+        return int(row[0]) if row else 0
+
+    def stage_cursor(self, name: str, seq: int) -> None:
+        """Move a cursor in the same transaction as the next audit rows written, so that
+        what was judged and how far judging got are durable together."""
+        self._cursors[name] = seq
+
+    def save_cursor(self, name: str, seq: int) -> None:
+        """Move a cursor now (with whatever else was staged)."""
+        self._cursors[name] = seq
+        cursors, self._cursors = self._cursors, {}
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(_SET_CURSOR, list(cursors.items()))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot save cursor {name} in {self.path}: {exc}") from exc
+
+    def flush_cursors(self) -> None:
+        """Write staged cursors no audit rows took with them."""
+        if self._cursors:
+            name, seq = next(iter(self._cursors.items()))
+            self.save_cursor(name, seq)

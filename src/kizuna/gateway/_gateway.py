@@ -27,7 +27,12 @@ from kizuna.gateway._verify import countersign
 from kizuna.labels import Decider
 from kizuna.roadmap import Tier, TierRule
 
-__all__ = ["Gateway", "GatewayConfig"]
+__all__ = ["Gateway", "GatewayConfig", "feed_cursor"]
+
+
+def feed_cursor(partner: str) -> str:
+    """The name of the cursor that records how far the node feed was offered to a partner."""
+    return f"out:{partner}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +115,21 @@ class Gateway:
 
     # -- outbound --------------------------------------------------------------------------
 
-    async def offer(self, raws: Sequence[bytes], partner: str) -> list[Verdict]:
-        """Judge a batch for one partner; audit it durably; publish what may leave."""
+    async def offer(
+        self,
+        raws: Sequence[bytes],
+        partner: str,
+        *,
+        defaulted: Sequence[bool] = (),
+        cursor: int | None = None,
+    ) -> list[Verdict]:
+        """Judge a batch for one partner; audit it durably; publish what may leave.
+
+        ``defaulted[i]``: the node applied its default label to item i (its rules are the
+        guard policy's). ``cursor``: the node-feed sequence number of the batch's last
+        record, kept for the partner in the same commit as the batch's audit rows, so a
+        restart resumes after it and judges nothing twice."""
+        del defaulted  # taken as given; what it decides is the guard policy's
         at = self._clock.now()
         verdicts, out = [], []
         for raw in raws:
@@ -126,9 +144,16 @@ class Gateway:
             verdicts.append(v)
             if v.released:
                 out.append((seq, v.work.out))
+        if cursor is not None:
+            self._db.stage_cursor(feed_cursor(partner), cursor)
         self.audit.flush()
+        self._db.flush_cursors()
         await self._publish(partner, out)
         return verdicts
+
+    def cursor(self, partner: str) -> int:
+        """The node-feed sequence number up to which items were judged for ``partner``."""
+        return self._db.cursor(feed_cursor(partner))
 
     async def _publish(self, partner: str, released: Sequence[tuple[int, bytes]]) -> None:
         """Seal what was released as one batch and put each envelope on the bus."""

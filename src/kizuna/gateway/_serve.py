@@ -9,13 +9,14 @@ import fcntl
 import json
 import logging
 import signal
-from collections.abc import Callable, Coroutine, Sequence
+import ssl
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 from kizuna.bus import SqliteBus, subject
 from kizuna.clock import Clock
-from kizuna.errors import KizunaError, ParseError, TransportError
+from kizuna.errors import ConfigError, KizunaError, ParseError, TransportError
 from kizuna.gateway._bridge import NodeBridge
 from kizuna.gateway._config import GatewayFile, Partner, build_gateway
 from kizuna.gateway._db import GatewayDb
@@ -31,6 +32,7 @@ from kizuna.gateway._link import (
     write_frame,
 )
 from kizuna.roadmap import Tier
+from kizuna.store import feed_client_context
 
 __all__ = ["GatewayServer", "admin_address", "serve_forever", "verdict_json"]
 
@@ -89,6 +91,7 @@ class GatewayServer:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise KizunaError(f"a gateway already serves from {self.cfg.data_dir}") from exc
+        context = self._feed_context()  # bad TLS material stops the start before it serves
         self.gw, self._db, self._bus = build_gateway(self.cfg, self._clock)
         partner = await asyncio.start_server(
             self._serving(self._on_partner, audited=True), self.cfg.host, self.cfg.port
@@ -101,14 +104,23 @@ class GatewayServer:
         for p in self.cfg.partners.values():
             self._tasks.append(asyncio.create_task(self._forward(p)))
         if self.cfg.node is not None:
+            assert context is not None
             self.bridge = NodeBridge(
-                *self.cfg.node, nation=self.cfg.nation, codec=self.gw.codec,
-                offer=self._offer_all, backlog=lambda: [r.data for r in self.gw.received()],
-                retry=self._retry,
+                *self.cfg.node, nation=self.cfg.nation, gateway=self.gw, db=self._db,
+                partners=list(self.cfg.partners), context=context, retry=self._retry,
             )  # fmt: skip
             self._tasks.append(asyncio.create_task(self.bridge.run()))
         self._tasks.append(asyncio.create_task(self._checkpoints()))
         log.info("gateway %s serving on %s:%s", self.cfg.nation, self.cfg.host, self.port)
+
+    def _feed_context(self) -> ssl.SSLContext | None:
+        """The node feed's TLS: our own certificate, and only the node's CA trusted."""
+        cfg = self.cfg
+        if cfg.node is None:
+            return None
+        if cfg.tls_cert is None or cfg.tls_key is None or cfg.node_ca is None:
+            raise ConfigError("the node feed needs [tls] cert and key and [node] ca", field="node")
+        return feed_client_context(cfg.tls_cert, cfg.tls_key, cfg.node_ca)
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -158,7 +170,7 @@ class GatewayServer:
             partner = sender if sender in self.cfg.partners else "?"
             v = self.gw.receive(body, partner)
             if v.released and self.bridge is not None:
-                self.bridge.publish(v.work.out)
+                self.bridge.wake()  # stored as received: the bridge hands it to the node
             if not v.released:
                 log.warning("refused from %s: %s", partner, [r.value for r in v.reasons])
             return json.dumps(verdict_json(v)).encode()
@@ -200,10 +212,6 @@ class GatewayServer:
         return json.dumps({"error": f"unknown request {kind!r}"}).encode()
 
     # -- forwarding ------------------------------------------------------------------------
-
-    async def _offer_all(self, raws: Sequence[bytes]) -> None:
-        for p in self.cfg.partners:
-            await self.gw.offer(raws, p)
 
     async def _forward(self, p: Partner) -> None:
         sub = await self._bus.subscribe(subject("out", p.nation), durable=f"link-{p.nation}")

@@ -2,6 +2,7 @@
 
 from kizuna.node._client import Client
 from kizuna.node._config import (
+    FeedConfig,
     Limits,
     NodeConfig,
     TcpConfig,
@@ -17,6 +18,7 @@ from kizuna.node._stats import Drop, Stats
 __all__ = [
     "Client",
     "Drop",
+    "FeedConfig",
     "Limits",
     "NodeConfig",
     "NodeServer",

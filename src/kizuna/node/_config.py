@@ -10,7 +10,15 @@ from pathlib import Path
 from kizuna.errors import ConfigError, ParseError
 from kizuna.labels import Label, PolicyTable, default_table, parse_banner
 
-__all__ = ["Limits", "NodeConfig", "TcpConfig", "TlsConfig", "config_from_mapping", "load_config"]
+__all__ = [
+    "FeedConfig",
+    "Limits",
+    "NodeConfig",
+    "TcpConfig",
+    "TlsConfig",
+    "config_from_mapping",
+    "load_config",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +45,26 @@ class TlsConfig:
 
 @dataclass(frozen=True, slots=True)
 class TcpConfig:
-    """Plain TCP for local tools: loopback only, every client is ``identity``."""
+    """Plain TCP for local tools: loopback only, every client is ``identity``. Anyone who
+    can open the port acts as it without credentials, so ``identity`` must hold no clearance
+    above UNCLASSIFIED unless ``allow_cleared`` (``allow_cleared_tcp = true``) says the
+    operator means it; the node then warns at start."""
 
     identity: str
     port: int = 8087
     default_label: Label | None = None
+    allow_cleared: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """The committed-event feed for the node's own gateway: mutual TLS with the node's
+    [tls] certificate and CA, open only to registry principals of kind ``gateway`` of the
+    node's nation."""
+
+    host: str = "127.0.0.1"
+    port: int = 8090
+    max_connections: int = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +111,7 @@ class NodeConfig:
     announce_protocol: bool = True
     keep_unknown_detail: bool = True
     tracking: TrackingConfig | None = None
+    feed: FeedConfig | None = None
 
 
 def _table(raw: Mapping[str, object], key: str) -> Mapping[str, object]:
@@ -125,11 +149,39 @@ def _limits(raw: Mapping[str, object]) -> Limits:
     return Limits(**values)  # type: ignore[arg-type]
 
 
+def _feed(raw: Mapping[str, object], tls: TlsConfig | None) -> FeedConfig | None:
+    if not raw or raw.get("enabled", True) is False:
+        return None
+    unknown = set(raw) - {"enabled", "host", "port", "max_connections"}
+    if unknown:
+        raise ConfigError(f"unknown keys {sorted(unknown)}", field="feed")
+    if tls is None:
+        raise ConfigError(
+            "the feed is served over the node's [tls] certificate and CA", field="feed"
+        )
+    host = raw.get("host", "127.0.0.1")
+    if not isinstance(host, str) or not host:
+        raise ConfigError("must be a host name or address", field="feed.host")
+    values: dict[str, int] = {}
+    for key, default, lo, hi in (("port", 8090, 0, 65535), ("max_connections", 8, 1, 1024)):
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ConfigError(f"must be an integer in [{lo}, {hi}]", field=f"feed.{key}")
+        values[key] = value
+    return FeedConfig(host, values["port"], values["max_connections"])
+
+
 def config_from_mapping(raw: Mapping[str, object], base: Path) -> NodeConfig:
     table = default_table()
     node, tls, tcp = _table(raw, "node"), _table(raw, "tls"), _table(raw, "tcp")
     data_dir = _path(base, node.get("data_dir", "kizuna-data"), "node.data_dir")
-    default = _label(node.get("default_label", "UNCLASSIFIED"), "node.default_label", table)
+    if node.get("default_label") is None:
+        raise ConfigError(
+            "is required: the label an unlabelled event takes (set the most restrictive "
+            "label of the network this node serves)",
+            field="node.default_label",
+        )
+    default = _label(node.get("default_label"), "node.default_label", table)
     assert default is not None
     tls_cfg = tcp_cfg = None
     if tls.get("enabled", True) and tls:
@@ -147,10 +199,14 @@ def config_from_mapping(raw: Mapping[str, object], base: Path) -> NodeConfig:
             raise ConfigError(
                 "plain TCP needs the identity its clients act as", field="tcp.identity"
             )
+        allow = tcp.get("allow_cleared_tcp", False)
+        if not isinstance(allow, bool):
+            raise ConfigError("must be true or false", field="tcp.allow_cleared_tcp")
         tcp_cfg = TcpConfig(
             identity=identity,
             port=int(str(tcp.get("port", 8087))),
             default_label=_label(tcp.get("default_label"), "tcp.default_label", table),
+            allow_cleared=allow,
         )
     if tls_cfg is None and tcp_cfg is None:
         raise ConfigError("enable at least one listener", field="tls")
@@ -165,6 +221,7 @@ def config_from_mapping(raw: Mapping[str, object], base: Path) -> NodeConfig:
         announce_protocol=bool(node.get("announce_protocol", True)),
         keep_unknown_detail=bool(node.get("keep_unknown_detail", True)),
         tracking=_tracking(_table(raw, "tracking")),
+        feed=_feed(_table(raw, "feed"), tls_cfg),
     )
 
 

@@ -1,8 +1,10 @@
-"""The national node's stream server: TLS with client certificates, optional loopback TCP.
+"""The national node's stream server: TLS with client certificates, optional loopback TCP,
+and the committed-event feed for the node's own gateway (``_feed``).
 
-Every event goes: frame -> parse -> validate -> label (default if none) -> may the publisher
-publish it -> does it own the uid -> commit to the store -> only then relay to every other
-client whose viewer the label permits. Bad input costs the sender its event or its
+Every event goes: frame -> parse -> validate -> reserved detail stripped -> label (default
+if none) -> may the publisher publish it -> does it own the uid -> commit to the store, with
+the publisher's nation as its origin -> only then relay to every other client whose viewer
+the label permits. Bad input costs the sender its event or its
 connection, never anyone else's service.
 """
 
@@ -37,6 +39,7 @@ from kizuna.cot import (
     protocol_response,
     protocol_support,
     requested_version,
+    strip_reserved,
 )
 from kizuna.errors import ConfigError, KizunaError, ParseError, StoreError, ValidationError
 from kizuna.fusion import LocalPlane
@@ -44,8 +47,9 @@ from kizuna.identity import Principal, Registry, principal_for_cert
 from kizuna.labels import Decider, Label, PolicyTable, Viewer, default_table
 from kizuna.node._client import Client
 from kizuna.node._config import NodeConfig
+from kizuna.node._feed import FeedService
 from kizuna.node._stats import Drop, Stats
-from kizuna.store import Record, Store
+from kizuna.store import DEFAULT, PUBLISHER, Record, Store
 
 __all__ = ["NodeServer"]
 
@@ -98,6 +102,9 @@ class NodeServer:
         self._stopping = False
         self._housekeeping: asyncio.Task[None] | None = None
         self._max_skew = timedelta(seconds=config.limits.max_skew_s)
+        self.feed = FeedService(self)
+        self.feed_port: int | None = None
+        self._tick = asyncio.Event()  # set (and replaced) whenever a commit adds records
 
     # ---- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -109,6 +116,7 @@ class NodeServer:
                 raise ConfigError(
                     f"{cfg.tcp.identity!r} is not in the registry", field="tcp.identity"
                 )
+            self._check_tcp_identity(self._tcp_principal, cfg.tcp.allow_cleared)
             srv = await asyncio.start_server(
                 self._on_tcp, "127.0.0.1", cfg.tcp.port, limit=_READ_CHUNK, backlog=1024
             )
@@ -126,12 +134,48 @@ class NodeServer:
             )
             self.tls_port = srv.sockets[0].getsockname()[1]
             self._servers.append(srv)
+        if cfg.feed is not None:
+            srv = await asyncio.start_server(
+                self.feed.serve,
+                cfg.feed.host,
+                cfg.feed.port,
+                ssl=self._ssl_context(),
+                ssl_handshake_timeout=lim.read_timeout_s,
+                limit=_READ_CHUNK,
+            )
+            self.feed_port = srv.sockets[0].getsockname()[1]
+            self._servers.append(srv)
         self._housekeeping = asyncio.create_task(self._expire_loop())
         if self.tracking is not None and self.config.tracking is not None:
             self._tracking_task = asyncio.create_task(
                 self._track_loop(self.tracking, self.config.tracking.scan_s)
             )
-        self.stats.log.info("node listening: tls=%s tcp=%s", self.tls_port, self.tcp_port)
+        self.stats.log.info(
+            "node listening: tls=%s tcp=%s feed=%s", self.tls_port, self.tcp_port, self.feed_port
+        )
+
+    def _check_tcp_identity(self, principal: Principal, allow_cleared: bool) -> None:
+        """Whoever opens the plain port acts as its identity with no credentials: it may
+        hold nothing above UNCLASSIFIED unless the file says the operator means it."""
+        c = principal.clearance
+        try:
+            cleared = c is not None and self.table.rank(c.policy, c.level) > 0
+        except (KeyError, ValueError):  # a level the table does not know: not UNCLASSIFIED
+            cleared = True
+        if not cleared:
+            return
+        assert c is not None
+        if not allow_cleared:
+            raise ConfigError(
+                f"{principal.id!r} holds {c.code}: a plain-TCP identity may hold no clearance "
+                "above UNCLASSIFIED (set [tcp] allow_cleared_tcp = true to accept the risk)",
+                field="tcp.identity",
+            )
+        self.stats.log.warning(
+            "plain TCP on 127.0.0.1 acts as %s (%s) for anyone who connects, without "
+            "credentials: allow_cleared_tcp is set",
+            principal.id, c.code,
+        )  # fmt: skip
 
     async def _expire_loop(self) -> None:
         while True:
@@ -142,7 +186,11 @@ class NodeServer:
         """Tracks made from detections are committed like any event, then relayed."""
         while True:
             await asyncio.sleep(every)
-            records = [Record(f"{self.config.nation}-tracker", e) for e in tracking.scan()]
+            # a track's label is the node's own work, not a publisher's release decision
+            records = [
+                Record(f"{self.config.nation}-tracker", e, self.config.nation, DEFAULT)
+                for e in tracking.scan()
+            ]
             if not records:
                 continue
             try:
@@ -153,6 +201,48 @@ class NodeServer:
             for record, new in zip(records, fresh, strict=True):
                 if new:
                     self._publish(record, None)
+            self._ticked()
+
+    # ---- for the feed ------------------------------------------------------------------
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def max_skew(self) -> timedelta:
+        return self._max_skew
+
+    @property
+    def commit_tick(self) -> asyncio.Event:
+        """Set once the next commit that adds records has landed (take it, then look)."""
+        return self._tick
+
+    def _ticked(self) -> None:
+        self._tick.set()
+        self._tick = asyncio.Event()
+
+    async def commit(self, records: list[Record]) -> tuple[bool, ...]:
+        """Commit records as the read loop does (relays are pushed after the commit)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[tuple[bool, ...]] = loop.create_future()
+
+        def done(result: tuple[bool, ...] | StoreError) -> None:
+            if fut.done():
+                return
+            if isinstance(result, StoreError):
+                fut.set_exception(result)
+            else:
+                fut.set_result(result)
+
+        self.store.submit(records, done, after=self._push_all)
+        fresh = await fut
+        if any(fresh):
+            self._ticked()
+        return fresh
+
+    def relay(self, record: Record) -> None:
+        """Serve a committed record to every client its label permits."""
+        self._publish(record, None)
 
     def _ssl_context(self) -> ssl.SSLContext:
         tls = self.config.tls
@@ -177,6 +267,7 @@ class NodeServer:
             self._tracking_task.cancel()
         for srv in self._servers:
             srv.close()
+        await self.feed.stop()
         for task in list(self._readers.values()):
             task.cancel()
         if self._handlers:
@@ -316,8 +407,13 @@ class NodeServer:
         except ValidationError as exc:
             self.stats.drop(Drop.FUTURE_TIME, client.name, f"{event.uid}: {exc}")
             return None
+        event = self._without_reserved(event, client)
+        if event is None:
+            return None
+        source = PUBLISHER
         if event.label is None:
             event = msgspec.structs.replace(event, label=default)
+            source = DEFAULT
         decision = self.decider.decide(event.label, client.viewer, now)
         if not decision.permit:
             why = ", ".join(r.value for r in decision.reasons)
@@ -327,7 +423,24 @@ class NodeServer:
         if owner != client.principal.id:
             self.stats.drop(Drop.UID_OWNED, client.name, f"{event.uid} belongs to {owner}")
             return None
-        return Record(client.principal.id, event)
+        return Record(client.principal.id, event, client.principal.nation, source)
+
+    def _without_reserved(self, event: Event, client: Client) -> Event | None:
+        """What a TAK client writes never speaks for the node or gateway: reserved detail
+        is taken out here, at the edge, and the sender is on the record for it. (A gateway
+        publishes partners' items through the feed, never through this listener.)"""
+        try:
+            detail, removed = strip_reserved(event.detail)
+        except ParseError as exc:  # cannot happen for a detail we parsed; refuse, never keep
+            self.stats.drop(Drop.MALFORMED, client.name, f"{event.uid}: {exc}")
+            return None
+        if not removed:
+            return event
+        self.stats.drop(
+            Drop.RESERVED_STRIPPED, client.name,
+            f"{event.uid}: {removed} reserved element(s) or attribute(s) removed",
+        )  # fmt: skip
+        return msgspec.structs.replace(event, detail=detail)
 
     def _control(self, event: Event, client: Client) -> None:
         if event.type != PROTOCOL_REQUEST:
@@ -363,12 +476,16 @@ class NodeServer:
             for r in records:
                 self.stats.drop(Drop.STORE_FAILED, client.name, f"{r.event.uid}: {result}")
             return
+        fresh = False
         for record, new in zip(records, result, strict=True):
             if new:
+                fresh = True
                 self.stats.accepted += 1
                 self._publish(record, client)
             else:
                 self.stats.duplicates += 1
+        if fresh:
+            self._ticked()
 
     def _push_all(self) -> None:
         """Once per commit, after all it relayed was offered: one send per client for the

@@ -19,6 +19,8 @@ class Drop(StrEnum):
     NOT_PERMITTED = "not_permitted"  # above the publisher's clearance or releasability
     UID_OWNED = "uid_owned"  # the uid belongs to another identity
     STORE_FAILED = "store_failed"
+    # reserved detail (``__kizuna...``) a client wrote: taken out, the rest of the event kept
+    RESERVED_STRIPPED = "reserved_stripped"
     # connections
     FRAMING = "framing"  # garbage, absurd frame length, an event over the size limit
     IDLE_TIMEOUT = "idle_timeout"
@@ -26,6 +28,7 @@ class Drop(StrEnum):
     CONNECTION_LIMIT = "connection_limit"
     UNKNOWN_CERTIFICATE = "unknown_certificate"
     SLOW_CONSUMER = "slow_consumer"
+    FEED_REFUSED = "feed_refused"  # a connection to the feed that is not our gateway
 
 
 class Stats:

@@ -1,7 +1,63 @@
-"""Durable event storage: the Store port, SQLite (the default) and memory adapters."""
+"""Durable event storage: the Store port, SQLite (the default) and memory adapters, and the
+node feed's wire format (committed records by sequence number, for the node's gateway)."""
 
-from kizuna.store._base import Committed, Record, Store
+from kizuna.store._base import DEFAULT, PUBLISHER, Committed, LabelSource, Record, Store
+from kizuna.store._feed import (
+    FEED_LONG_POLL_S,
+    FEED_MAX_FRAME,
+    FEED_MAX_ITEM_BYTES,
+    FEED_MAX_PUBLISH,
+    FEED_MAX_READ,
+    FEED_REPLY_BYTES,
+    FeedClient,
+    FeedRecord,
+    FeedReply,
+    FeedRequest,
+    Publish,
+    Published,
+    PublishItem,
+    PublishResult,
+    Read,
+    Records,
+    Refused,
+    decode_reply,
+    decode_request,
+    encode_frame,
+    feed_client_context,
+    read_feed_frame,
+)
 from kizuna.store._memory import MemoryStore
 from kizuna.store._sqlite import SqliteStore
 
-__all__ = ["Committed", "MemoryStore", "Record", "SqliteStore", "Store"]
+__all__ = [
+    "DEFAULT",
+    "FEED_LONG_POLL_S",
+    "FEED_MAX_FRAME",
+    "FEED_MAX_ITEM_BYTES",
+    "FEED_MAX_PUBLISH",
+    "FEED_MAX_READ",
+    "FEED_REPLY_BYTES",
+    "PUBLISHER",
+    "Committed",
+    "FeedClient",
+    "FeedRecord",
+    "FeedReply",
+    "FeedRequest",
+    "LabelSource",
+    "MemoryStore",
+    "Publish",
+    "PublishItem",
+    "PublishResult",
+    "Published",
+    "Read",
+    "Record",
+    "Records",
+    "Refused",
+    "SqliteStore",
+    "Store",
+    "decode_reply",
+    "decode_request",
+    "encode_frame",
+    "feed_client_context",
+    "read_feed_frame",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -12,18 +12,29 @@ from kizuna.cot import Event
 from kizuna.errors import StoreError
 from kizuna.labels import Decider, Viewer
 
-__all__ = ["Committed", "Record", "Store", "visible"]
+__all__ = ["DEFAULT", "PUBLISHER", "Committed", "LabelSource", "Record", "Store", "visible"]
 
 Committed = Callable[[tuple[bool, ...] | StoreError], None]
 """Told, on the event loop, a submitted batch's new-flags once durable, or why it is not."""
 
 
+LabelSource = Literal["publisher", "default"]
+"""Who set a record's label: its publisher, or the node applying its default label."""
+PUBLISHER: LabelSource = "publisher"
+DEFAULT: LabelSource = "default"
+
+
 class Record(msgspec.Struct, frozen=True):
-    """An event as the node accepted it: ``origin`` is the publishing principal's id. A
-    frozen msgspec struct, like the event it holds: a picture makes one per item."""
+    """An event as the node accepted it: ``origin`` is the publishing principal's id,
+    ``nation`` the nation the item comes from (the authenticated publisher's, or for a
+    partner's item the one its gateway stated: never read from the item), and
+    ``label_source`` whether the publisher labelled it or the node's default did. A frozen
+    msgspec struct, like the event it holds: a picture makes one per item."""
 
     origin: str
     event: Event
+    nation: str = ""
+    label_source: LabelSource = PUBLISHER
 
     @property
     def key(self) -> tuple[str, str, datetime]:
@@ -66,6 +77,16 @@ class Store(Protocol):
         ...
 
     async def count(self) -> int: ...
+
+    async def since(self, after: int, limit: int) -> list[tuple[int, Record]]:
+        """Up to ``limit`` records committed after sequence number ``after``, in commit
+        order, each with its sequence number. Sequence numbers grow with every commit, so a
+        reader that keeps the last one it saw misses nothing and sees nothing twice."""
+        ...
+
+    async def last_seq(self) -> int:
+        """The sequence number of the last committed record (0 when there is none)."""
+        ...
 
     async def close(self) -> None: ...
 

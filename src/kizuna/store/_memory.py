@@ -63,5 +63,14 @@ class MemoryStore:
     async def count(self) -> int:
         return len(self._records)
 
+    async def since(self, after: int, limit: int) -> list[tuple[int, Record]]:
+        if self._closed:
+            raise StoreError("memory store is closed")
+        start = max(after, 0)  # record i has sequence number i + 1
+        return [(start + i + 1, r) for i, r in enumerate(self._records[start : start + limit])]
+
+    async def last_seq(self) -> int:
+        return len(self._records)
+
     async def close(self) -> None:
         self._closed = True

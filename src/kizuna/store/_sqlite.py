@@ -21,10 +21,11 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from kizuna._files import create_private
 from kizuna.cot import CotPolicy, event_to_xml, parse_event
 from kizuna.errors import StoreError
 from kizuna.labels import Decider, Viewer
-from kizuna.store._base import Committed, Record, visible
+from kizuna.store._base import DEFAULT, PUBLISHER, Committed, LabelSource, Record, visible
 
 __all__ = ["SqliteStore"]
 
@@ -37,20 +38,28 @@ CREATE TABLE IF NOT EXISTS events (
     stale_ms INTEGER NOT NULL,
     type     TEXT    NOT NULL,
     xml      BLOB    NOT NULL,
+    nation   TEXT    NOT NULL DEFAULT '',
+    label_source TEXT NOT NULL DEFAULT 'publisher',
     UNIQUE (origin, uid, time_ms)
 );
 CREATE INDEX IF NOT EXISTS events_time ON events (time_ms);
 """
+# columns added since the first schema: a file written before them gains them on open (its
+# old rows have no known nation, which no reader takes as anyone's)
+_ADDED = (
+    ("nation", "TEXT NOT NULL DEFAULT ''"),
+    ("label_source", "TEXT NOT NULL DEFAULT 'publisher'"),
+)
 _INSERT = (
-    "INSERT OR IGNORE INTO events (origin, uid, time_ms, stale_ms, type, xml) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO events (origin, uid, time_ms, stale_ms, type, xml, nation, "
+    "label_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 # stored XML was written by us, so only size and depth matter on the way back
 _REPLAY_POLICY = CotPolicy(max_unknown_bytes=64 * 1024)
 
-_Row = tuple[str, str, int, int, str, bytes]
+_Row = tuple[str, str, int, int, str, bytes, str, LabelSource]
 _Job = tuple[list[_Row], Committed, Callable[[], None] | None]
 
 
@@ -77,12 +86,31 @@ def _tell(
         loop.call_exception_handler({"message": "store commit callback failed", "exception": exc})
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    have = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    for name, decl in _ADDED:
+        if name not in have:
+            conn.execute(f"ALTER TABLE events ADD COLUMN {name} {decl}")
+
+
+def _label_source(value: object) -> LabelSource:
+    # anything but a known publisher's mark reads as the node's default: fail closed
+    return PUBLISHER if value == PUBLISHER else DEFAULT
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=5000")
     return conn
+
+
+def _record(row: tuple[object, ...]) -> tuple[int, Record]:
+    seq, origin, xml, nation, source = row
+    assert isinstance(seq, int) and isinstance(origin, str) and isinstance(xml, bytes)
+    event = parse_event(xml, _REPLAY_POLICY)
+    return seq, Record(origin, event, str(nation), _label_source(source))
 
 
 class SqliteStore:
@@ -98,8 +126,10 @@ class SqliteStore:
         self._decider = decider or Decider()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(path)  # 0600 before SQLite writes a byte (its -wal/-shm follow)
             self._conn = _connect(path)
             self._conn.executescript(_SCHEMA)
+            _migrate(self._conn)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self._jobs: deque[_Job] = deque()
@@ -125,7 +155,7 @@ class SqliteStore:
             raise StoreError(f"store {self.path} is closed")
         rows = [
             (r.origin, r.event.uid, _ms(r.event.time), _ms(r.event.stale), r.event.type,
-             event_to_xml(r.event))
+             event_to_xml(r.event), r.nation, r.label_source)
             for r in records
         ]  # fmt: skip
         self._jobs.append((rows, done, after))
@@ -247,14 +277,31 @@ class SqliteStore:
     ) -> list[Record]:
         rows = await asyncio.to_thread(
             self._query,
-            "SELECT origin, xml FROM events WHERE time_ms >= ? AND time_ms < ? ORDER BY seq",
+            "SELECT origin, xml, nation, label_source FROM events "
+            "WHERE time_ms >= ? AND time_ms < ? ORDER BY seq",
             (_ms(start), _ms(end)),
         )
-        found = []
-        for origin, xml in rows:
-            assert isinstance(origin, str) and isinstance(xml, bytes)
-            found.append(Record(origin, parse_event(xml, _REPLAY_POLICY)))
+        found = [_record(row)[1] for row in ((0, *r) for r in rows)]
         return visible(found, viewer, at, self._decider)[:limit]
+
+    async def since(self, after: int, limit: int) -> list[tuple[int, Record]]:
+        if self._closed:
+            raise StoreError(f"store {self.path} is closed")
+        if limit <= 0:
+            return []
+        rows = await asyncio.to_thread(
+            self._query,
+            "SELECT seq, origin, xml, nation, label_source FROM events "
+            "WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        )
+        return [_record(row) for row in rows]
+
+    async def last_seq(self) -> int:
+        rows = await asyncio.to_thread(self._query, "SELECT coalesce(max(seq), 0) FROM events", ())
+        value = rows[0][0]
+        assert isinstance(value, int)
+        return value
 
     async def owners(self) -> dict[str, str]:
         rows = await asyncio.to_thread(
