@@ -10,10 +10,20 @@ Public API (kept stable):
   TakMessage``, ``TakMessage``, ``TakControl``
 - streams: ``StreamDecoder`` (bytes in, ``Message``s out, ``FramingError`` when the stream is
   beyond repair), ``frame(payload)``, ``WireFormat``, ``MAGIC``
+- categories: ``category_of(cot_type) -> str`` (the shipped table, ``data/categories.toml``:
+  type prefixes atom by atom, the longest wins), ``CategoryTable``, ``load_categories``,
+  ``parse_categories``, ``default_categories``
 - negotiation: ``protocol_support``, ``protocol_response``, ``requested_version`` and the
   ``PROTOCOL_*`` event types
 """
 
+from kizuna.cot._category import (
+    CategoryTable,
+    category_of,
+    default_categories,
+    load_categories,
+    parse_categories,
+)
 from kizuna.cot._model import UNKNOWN, Event, Point, check_times
 from kizuna.cot._negotiate import (
     PROTOCOL_REQUEST,
@@ -44,6 +54,7 @@ __all__ = [
     "PROTOCOL_SUPPORT",
     "SUPPORTED_VERSIONS",
     "UNKNOWN",
+    "CategoryTable",
     "CotPolicy",
     "Event",
     "FramingError",
@@ -53,13 +64,17 @@ __all__ = [
     "TakControl",
     "TakMessage",
     "WireFormat",
+    "category_of",
     "check_times",
     "decode_message",
+    "default_categories",
     "encode_message",
     "event_to_xml",
     "format_time",
     "frame",
     "label_xml",
+    "load_categories",
+    "parse_categories",
     "parse_event",
     "parse_time",
     "protocol_response",
