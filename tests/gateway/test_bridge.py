@@ -17,6 +17,7 @@ from kizuna.gateway import (
     Gateway,
     GatewayConfig,
     GatewayDb,
+    Meta,
     load_rules,
     open_envelope,
     seal,
@@ -76,7 +77,8 @@ async def test_the_bridge_carries_both_ways_and_hands_over_after_an_outage(
         event_to_xml(_event("j-1", "JPN GOKUHI//REL TO JPN, USA"))
     )
     env = seal(SIGNERS["JPN"], msg_id="j-1", receiver="USA", sent_at=clock.now().isoformat(),
-               audit_seq=0, item=CotItemCodec("JPN").encode(jpn_item))  # fmt: skip
+               audit_seq=0, item=CotItemCodec("JPN").encode(jpn_item),
+               meta=Meta("JPN", jpn_item.category))  # fmt: skip
     assert gw.receive(env.encode(), "JPN").released
 
     node = await _node(tmp_path)

@@ -46,11 +46,16 @@ class NodeBridge:
         self._backlog = backlog
         self._retry = retry
         self._writer: asyncio.StreamWriter | None = None
+        # what partners sent us, by uid: the node relays it back like any item, and the
+        # CoT bytes no longer say their origin (the node feed will say which are ours)
+        self._foreign: set[str] = set()
         self.offered = 0
         self.published = 0
 
     def publish(self, data: bytes) -> None:
         """Hand an accepted partner item to the node (or leave it for the next connect)."""
+        with contextlib.suppress(ParseError):
+            self._foreign.add(self._codec.decode(data).uid)
         w = self._writer
         if w is not None and not w.is_closing():
             w.write(data)
@@ -94,4 +99,8 @@ class NodeBridge:
             item = self._codec.decode(data)
         except ParseError:
             return True  # let the guard refuse it on the record
-        return item.origin == self.nation and not item.type.startswith(_CONTROL)
+        return (
+            item.origin == self.nation
+            and item.uid not in self._foreign
+            and not item.type.startswith(_CONTROL)
+        )
