@@ -47,8 +47,9 @@ def _items(path: Path, origin: str, uids: list[str], category: str = "track") ->
     label = "SECRET//REL TO USA, JPN" if origin == "USA" else "JPN GOKUHI//REL TO JPN, USA"
     with path.open("w") as f:
         for uid in uids:
-            doc = {"uid": uid, "type": TYPE_OF[category], "origin": origin, "time": "2026-06-01T00:00Z",
-                   "lat": 26.2, "lon": 127.7, "label": label, "category": category}  # fmt: skip
+            doc = {"uid": uid, "type": TYPE_OF[category], "origin": origin,
+                   "time": "2026-06-01T00:00Z", "lat": 26.2, "lon": 127.7, "label": label,
+                   "category": category}  # fmt: skip
             f.write(json.dumps(doc) + "\n")
     return path
 
