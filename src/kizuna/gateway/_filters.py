@@ -128,7 +128,8 @@ class Originator:
         if self.nation is not None:
             if item.origin != self.nation:
                 return Verdict.deny(self.name, w, G.DENY_NOT_ORIGINATOR)
-            return w.with_item(_stamped(item, self.nation, category, w.label_source))
+            stamped = _stamped(item, self.nation, category, w.label_source)
+            return w if stamped is item else w.with_item(stamped)
         env = w.envelope
         if env is None:
             return Verdict.deny(self.name, w, G.DENY_ENVELOPE_MISMATCH, error="no envelope")
