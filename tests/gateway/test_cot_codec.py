@@ -76,6 +76,10 @@ def test_categories_come_from_the_cot_type_alone() -> None:
     claimed = cot(type_="t-x-c", extra='<__kizuna category="track" origin="USA"/>')
     assert CODEC.decode(claimed) == CODEC.decode(cot(type_="t-x-c"))
     assert GUARD.run(Work(claimed, "JPN", Tier.T3, T)).outcome is Outcome.HOLD
+    fresh = CotItemCodec("USA")
+    fresh.decode(claimed)
+    fresh.decode(cot(extra='<contact callsign="A" __kizuna_origin="JPN"/>'))
+    assert fresh.reserved_stripped == 2  # counted where they were met
 
 
 def test_hostile_or_broken_cot_is_denied_at_the_strict_parse() -> None:

@@ -116,6 +116,9 @@ class CotItemCodec:
         self._banners = _Banners(self.table)
         self._details: dict[str | None, _Detail] = {}
         self._inner: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+        # reserved names met in what was read (a detail read once counts once): a number an
+        # operator can watch, and no per-item log line a sender could use to fill a disk
+        self.reserved_stripped = 0
 
     def decode(self, data: bytes) -> Item:
         quick = self._quick(data)
@@ -181,8 +184,10 @@ class CotItemCodec:
         callsign = ""
         for child, xml in children:
             if _reserved(child.tag):
+                self.reserved_stripped += 1
                 continue  # ours to write, never a client's: dropped, whatever it says
             if _has_reserved(child):
+                self.reserved_stripped += 1
                 child = _without_reserved(child)  # noqa: PLW2901 - the cleaned element
                 xml = canonical(child)  # noqa: PLW2901
             if child.tag == "contact":

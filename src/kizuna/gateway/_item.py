@@ -120,7 +120,11 @@ def _time(text: str) -> datetime:
 
 
 class JsonItemCodec:
-    """Strict JSON: unknown fields, wrong types, bad ranges and control characters refused."""
+    """Strict JSON: unknown fields, wrong types, bad ranges and control characters refused.
+
+    Its ``origin`` and ``category`` fields are the item's claims, nothing more: the guard
+    refuses an outbound item claiming another origin than ours, and sets the category (from
+    the CoT type) and an inbound item's origin (the envelope's sender) itself."""
 
     def decode(self, data: bytes) -> Item:
         try:
