@@ -38,6 +38,8 @@ LABELS = [
     "TOP SECRET//REL TO USA, JPN",  # denied by the tier's clearance
 ]
 CATEGORIES = ["track", "track", "track", "sensor", "unit", "picture"]  # sensor: sanitised
+# the guard takes an item's category from its CoT type: a type of each category
+TYPE_OF = {"track": "a-h-S", "sensor": "b-d-r", "unit": "a-f-G-U-C", "picture": "b-m-p"}
 
 
 def json_items(n: int, rng: np.random.Generator) -> list[bytes]:
@@ -45,7 +47,7 @@ def json_items(n: int, rng: np.random.Generator) -> list[bytes]:
     out = []
     for i in range(n):
         it = Item(
-            uid=f"trk-{i}", type="a-h-S", origin="USA", time=T,
+            uid=f"trk-{i}", type=TYPE_OF[CATEGORIES[i % len(CATEGORIES)]], origin="USA", time=T,
             lat=float(rng.uniform(20, 40)), lon=float(rng.uniform(120, 145)),
             label=LABELS[i % len(LABELS)], category=CATEGORIES[i % len(CATEGORIES)],
             callsign=f"HAWK {i % 50}", detail=(("sensor", "APY-10"), ("source", "SIGINT")),

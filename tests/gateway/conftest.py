@@ -11,6 +11,7 @@ import pytest
 
 from kizuna.bus import SqliteBus, subject
 from kizuna.clock import ManualClock
+from kizuna.cot import category_of
 from kizuna.gateway import (
     Gateway,
     GatewayConfig,
@@ -18,6 +19,7 @@ from kizuna.gateway import (
     Item,
     JsonItemCodec,
     KeyRing,
+    Meta,
     Signer,
     Verdict,
     load_rules,
@@ -29,6 +31,15 @@ CODEC = JsonItemCodec()
 SIGNERS = {"USA": Signer.generate("USA"), "JPN": Signer.generate("JPN")}
 RING = KeyRing.of(*SIGNERS.values())
 CATALOGUE = load_catalogue()
+# a CoT type of each category (the guard derives an item's category from its type alone)
+TYPE_OF = {
+    "track": "a-h-S",
+    "unit": "a-f-G-U-C",
+    "sensor": "b-d-r",
+    "picture": "b-m-p",
+    "liaison": "b-t-f",
+    "plan": "t-x-c",
+}
 
 
 def item(
@@ -40,7 +51,7 @@ def item(
 ) -> Item:
     fields: dict[str, object] = {
         "uid": uid,
-        "type": "a-h-S",
+        "type": TYPE_OF[category],
         "origin": origin,
         "time": T0,
         "lat": 26.2123456,
@@ -56,6 +67,11 @@ def item(
 
 def raw(i: Item) -> bytes:
     return CODEC.encode(i)
+
+
+def meta(i: Item, label_source: str = "publisher") -> Meta:
+    """What a sending gateway signs about ``i``: its origin and the category of its type."""
+    return Meta(i.origin, category_of(i.type), label_source)
 
 
 @dataclass

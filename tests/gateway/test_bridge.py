@@ -18,6 +18,7 @@ from kizuna.gateway import (
     Gateway,
     GatewayConfig,
     GatewayDb,
+    Meta,
     load_rules,
     open_envelope,
     seal,
@@ -48,7 +49,8 @@ async def _wait(cond: Callable[[], bool], timeout: float = 5.0) -> None:
 def _jpn(uid: str) -> bytes:
     jpn_item = CotItemCodec("JPN").decode(event_to_xml(_event(uid, "JPN GOKUHI//REL TO JPN, USA")))
     env = seal(SIGNERS["JPN"], msg_id=uid, receiver="USA", sent_at=RealClock().now().isoformat(),
-               audit_seq=0, item=CotItemCodec("JPN").encode(jpn_item))  # fmt: skip
+               audit_seq=0, item=CotItemCodec("JPN").encode(jpn_item),
+               meta=Meta(jpn_item.origin, jpn_item.category, jpn_item.label_source))  # fmt: skip
     return env.encode()
 
 

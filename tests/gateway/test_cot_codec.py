@@ -52,12 +52,13 @@ def test_a_cot_event_passes_the_guard_and_leaves_canonical() -> None:
     assert v.outcome is Outcome.RELEASE
     out = parse_event(v.work.out)
     assert out.label == parse_banner("SECRET//REL TO USA, JPN", Decider().table)
-    assert 'origin="USA"' in out.detail and 'callsign="HAWK 1"' in out.detail
+    assert "__kizuna" not in out.detail and 'callsign="HAWK 1"' in out.detail
+    assert v.work.item is not None and v.work.item.origin == "USA"
     assert CODEC.decode(v.work.out) == v.work.item
 
 
 def test_a_sanitised_cot_sensor_report_loses_its_callsign_and_is_coarsened() -> None:
-    sensor = cot(extra='<__kizuna origin="USA" category="sensor"/>')
+    sensor = cot(type_="b-d-r")  # a detection: a sensor report by its type
     v = GUARD.run(Work(sensor, "JPN", Tier.T2, T))
     assert v.outcome is Outcome.SANITISE and v.work.rule is not None
     out = parse_event(v.work.out)
@@ -66,12 +67,19 @@ def test_a_sanitised_cot_sensor_report_loses_its_callsign_and_is_coarsened() -> 
     assert out.point.ce == 5000.0 and out.point.lat != 26.2123456
 
 
-def test_categories_come_from_the_cot_type_unless_stated() -> None:
-    assert [category_of(t) for t in ("a-f-G", "b-m-p", "t-x-c", "u-d-r")] == [
-        "track", "picture", "plan", "liaison",
+def test_categories_come_from_the_cot_type_alone() -> None:
+    assert [category_of(t) for t in ("a-f-G", "b-m-p", "t-x-c", "u-d-r", "b-t-f")] == [
+        "track", "picture", "plan", "plan", "liaison",
     ]  # fmt: skip
     plan = GUARD.run(Work(cot(type_="t-x-c"), "JPN", Tier.T3, T))
     assert plan.outcome is Outcome.HOLD
+    claimed = cot(type_="t-x-c", extra='<__kizuna category="track" origin="USA"/>')
+    assert CODEC.decode(claimed) == CODEC.decode(cot(type_="t-x-c"))
+    assert GUARD.run(Work(claimed, "JPN", Tier.T3, T)).outcome is Outcome.HOLD
+    fresh = CotItemCodec("USA")
+    fresh.decode(claimed)
+    fresh.decode(cot(extra='<contact callsign="A" __kizuna_origin="JPN"/>'))
+    assert fresh.reserved_stripped == 2  # counted where they were met
 
 
 def test_hostile_or_broken_cot_is_denied_at_the_strict_parse() -> None:
@@ -113,11 +121,12 @@ def test_a_label_with_categories_never_crosses() -> None:
     assert "categories" in v.error
 
 
-def test_an_item_from_a_partner_keeps_its_origin() -> None:
+def test_the_bytes_never_say_the_origin() -> None:
     jpn = CotItemCodec("JPN")
     item = msgspec.structs.replace(CODEC.decode(cot()), time=T, stale=T + timedelta(minutes=5))
-    assert jpn.decode(CODEC.encode(item)).origin == "USA"
-    assert jpn.decode(cot()).origin == "JPN"  # no element: the home nation's
+    assert b"__kizuna" not in CODEC.encode(item)
+    assert jpn.decode(CODEC.encode(item)).origin == "JPN"  # the codec's home: the guard
+    assert jpn.decode(cot(extra='<__kizuna origin="USA"/>')).origin == "JPN"  # sets the rest
 
 
 SIMPLE_DETAILS = st.sampled_from(

@@ -26,16 +26,20 @@ HEAD = (
 
 
 def reread(codec: CotItemCodec, data: bytes) -> tuple[str, str, str, tuple[tuple[str, str], ...]]:
-    """Origin, category, callsign and detail as read by parsing the canonical detail again."""
+    """Origin, category, callsign and detail as read by parsing the canonical detail again:
+    the home nation, the type's category, and nothing reserved (``__kizuna*``) kept."""
     event = parse_event(data, codec.policy, codec.table)
     root = parse_xml(f"<detail>{event.detail}</detail>") if event.detail else None
     origin, category, callsign = codec.home, category_of(event.type), ""
     detail = []
     for child in list(root) if root is not None else []:
-        if child.tag == "__kizuna":
-            origin = child.get("origin", origin)
-            category = child.get("category", category)
+        if child.tag.rpartition("}")[2].startswith("__kizuna"):
             continue
+        for e in child.iter():
+            for k in [k for k in e.attrib if k.startswith("__kizuna")]:
+                del e.attrib[k]
+            for c in [c for c in e if c.tag.rpartition("}")[2].startswith("__kizuna")]:
+                e.remove(c)
         if child.tag == "contact":
             callsign = child.get("callsign", "")
         detail.append((child.tag, canonical(child)))
@@ -69,6 +73,8 @@ def test_decode_gives_what_rereading_the_canonical_detail_gives(e: Event) -> Non
         '<detail><remarks v="a&#9;b&#10;c">x<![CDATA[<y>]]>z&#13;</remarks></detail>',
         '<detail><label banner="SECRET//REL TO USA, JPN"/>'
         '<__kizuna origin="JPN" category="sensor"/><contact callsign=""/></detail>',
+        '<detail><contact callsign="A" __kizuna_origin="JPN"/>'
+        '<remarks>x<__kizuna category="liaison"/>y</remarks><__kizunax/></detail>',
     ],
 )
 def test_decode_of_layout_and_namespaces_matches_rereading(detail: str) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kizuna.errors import ParseError
-from kizuna.gateway import Envelope, KeyRing, Signer, open_envelope, seal, seal_batch
+from kizuna.gateway import Envelope, KeyRing, Meta, Signer, open_envelope, seal, seal_batch
 from kizuna.gateway._envelope import HeadCheck
 
 JPN = Signer.generate("JPN")
@@ -18,7 +18,24 @@ RING = KeyRing.of(JPN)
 
 def _batch(n: int) -> list[Envelope]:
     items = [(f"m{i}", i, f"<item n='{i}'/>".encode()) for i in range(n)]
-    return seal_batch(JPN, receiver="USA", sent_at="2027-01-01T00:00:00+00:00", items=items)
+    meta = [Meta("JPN", "track", "default")] * n
+    return seal_batch(
+        JPN, receiver="USA", sent_at="2027-01-01T00:00:00+00:00", items=items, meta=meta
+    )
+
+
+def test_the_metadata_is_signed_and_one_line_each() -> None:
+    env = _batch(1)[0]
+    assert (env.origin, env.category, env.label_source) == ("JPN", "track", "default")
+    assert b"kizuna-envelope/v2" in env.body() and env.signature_ok(RING)
+    with pytest.raises(ValueError, match="one line"):
+        seal(JPN, msg_id="m", receiver="USA", sent_at="t", audit_seq=0, item=b"x",
+             meta=Meta("JPN", "track\nUSA"))  # fmt: skip
+    with pytest.raises(ValueError, match="one meta per item"):
+        seal_batch(JPN, receiver="USA", sent_at="t", items=[("a", 0, b"x"), ("b", 1, b"y")],
+                   meta=[Meta("JPN", "track")])  # fmt: skip
+    bare = seal(JPN, msg_id="m", receiver="USA", sent_at="t", audit_seq=0, item=b"x")
+    assert (bare.origin, bare.category) == ("JPN", "")  # no receiver accepts a bare one
 
 
 class _Counting:
@@ -58,6 +75,9 @@ def test_a_batch_of_one_is_what_seal_makes() -> None:
         {"size": 6},
         {"size": 1},
         {"sender": "USA"},
+        {"origin": "USA"},
+        {"category": "liaison"},
+        {"label_source": "publisher"},
     ],
     ids=lambda c: next(iter(c)),
 )

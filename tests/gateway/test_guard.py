@@ -10,8 +10,10 @@ import pytest
 
 from kizuna.gateway import (
     Action,
+    Envelope,
     Guard,
     GuardReason,
+    Meta,
     Outcome,
     Rule,
     RuleSet,
@@ -20,6 +22,7 @@ from kizuna.gateway import (
     coarsen,
     load_rules,
     outbound_guard,
+    seal,
 )
 from kizuna.gateway._filters import (
     CheckLabel,
@@ -34,7 +37,7 @@ from kizuna.gateway._filters import (
 )
 from kizuna.labels import Clearance, ClearanceStatus, Decider, Reason, Viewer, default_table
 from kizuna.roadmap import Tier
-from tests.gateway.conftest import CATALOGUE, CODEC, T0, item, raw
+from tests.gateway.conftest import CATALOGUE, CODEC, SIGNERS, T0, item, raw
 
 G = GuardReason
 TABLE = default_table()
@@ -191,8 +194,12 @@ def test_rules_match_on_every_condition() -> None:
     assert not replace(base, originator="JPN").matches(it, "JPN", Tier.T2)
     assert not replace(base, partners=frozenset({"KOR"})).matches(it, "JPN", Tier.T2)
     assert not replace(base, categories=frozenset({"track"})).matches(it, "JPN", Tier.T2)
-    assert not replace(base, types=("b-",)).matches(it, "JPN", Tier.T2)
+    assert not replace(base, types=("a-",)).matches(it, "JPN", Tier.T2)
     assert not replace(base, tiers=frozenset({Tier.T3})).matches(it, "JPN", Tier.T2)
+    assert not replace(base, label_source="default").matches(it, "JPN", Tier.T2)
+    defaulted = msgspec.structs.replace(it, label_source="default")
+    assert replace(base, originator="*", label_source="default").matches(defaulted, "JPN", Tier.T2)
+    assert replace(base, originator="*").matches(item("j", origin="JPN"), "USA", Tier.T2)
     first = RuleSet((replace(base, id="1", tiers=frozenset({Tier.T3})), replace(base, id="2")))
     assert first.first(it, "JPN", Tier.T2).id == "2"  # type: ignore[union-attr]
     assert RuleSet().first(it, "JPN", Tier.T2) is None
@@ -268,11 +275,29 @@ def test_a_codec_that_does_not_round_trip_is_refused() -> None:
     assert isinstance(v, Verdict) and v.reasons == (G.DENY_NOT_CANONICAL,)
 
 
-def test_inbound_originator_must_be_the_sender() -> None:
-    w = Work(b"", "JPN", Tier.T2, T0, item=item("a", origin="JPN"))
-    assert Originator(None)(w) is w
-    assert isinstance(Originator(None)(msgspec.structs.replace(w, partner="KOR")), Verdict)
-    assert isinstance(Originator("USA")(w), Verdict)
+def test_inbound_origin_is_the_envelope_sender_and_its_metadata_must_agree() -> None:
+    it = item("a", origin="USA")  # what the item claims is of no account inbound
+    env = seal(SIGNERS["JPN"], msg_id="m", receiver="USA", sent_at=T0.isoformat(),
+               audit_seq=0, item=b"x", meta=Meta("JPN", "track"))  # fmt: skip
+    w = Work(b"", "JPN", Tier.T2, T0, envelope=env, item=it)
+    got = Originator(None)(w)
+    assert isinstance(got, Work) and got.item is not None and got.item.origin == "JPN"
+    for bad, reason in [
+        (Meta("USA", "track"), G.DENY_NOT_ORIGINATOR),  # a sender states another origin
+        (Meta("JPN", "liaison"), G.DENY_ENVELOPE_MISMATCH),  # not the type's category
+        (Meta("JPN", "track", "guess"), G.DENY_ENVELOPE_MISMATCH),
+        (Meta("JPN", "", ""), G.DENY_ENVELOPE_MISMATCH),  # missing
+    ]:
+        v = Originator(None)(msgspec.structs.replace(w, envelope=replace_meta(env, bad)))
+        assert isinstance(v, Verdict) and v.reasons == (reason,), bad
+    assert isinstance(Originator(None)(msgspec.structs.replace(w, envelope=None)), Verdict)
+    assert isinstance(Originator("USA")(msgspec.structs.replace(w, item=item("j", "JPN"))), Verdict)
+
+
+def replace_meta(env: Envelope, m: Meta) -> Envelope:
+    return msgspec.structs.replace(
+        env, origin=m.origin, category=m.category, label_source=m.label_source
+    )
 
 
 def test_releasable_reports_the_label_engines_reasons() -> None:

@@ -10,7 +10,7 @@ import pytest
 from kizuna.gateway import GuardReason, Item, Outcome, Signer, seal
 from kizuna.labels import Reason
 from kizuna.roadmap import Tier
-from tests.gateway.conftest import SIGNERS, T0, Pair, item, make_side, raw
+from tests.gateway.conftest import SIGNERS, T0, Pair, item, make_side, meta, raw
 
 G = GuardReason
 
@@ -25,8 +25,17 @@ def env(
 ) -> bytes:
     data = it if isinstance(it, bytes) else raw(it)
     signer = signer or SIGNERS["JPN"]
+    # what the sender signs about the item: its origin as the item states it (a gateway
+    # stating another origin than its own is refused), the category of its type
+    m = meta(it) if isinstance(it, Item) else meta(JPN_ITEM)
     return seal(
-        signer, msg_id=msg_id, receiver=receiver, sent_at=sent_at, audit_seq=0, item=data
+        signer,
+        msg_id=msg_id,
+        receiver=receiver,
+        sent_at=sent_at,
+        audit_seq=0,
+        item=data,
+        meta=m,
     ).encode()
 
 
@@ -35,13 +44,13 @@ JPN_ITEM = item("j1", origin="JPN", label="JPN GOKUHI//REL TO JPN, USA")
 
 def _unsigned() -> bytes:
     e = seal(SIGNERS["JPN"], msg_id="m", receiver="USA", sent_at=T0.isoformat(),
-             audit_seq=0, item=raw(JPN_ITEM))  # fmt: skip
+             audit_seq=0, item=raw(JPN_ITEM), meta=meta(JPN_ITEM))  # fmt: skip
     return msgspec.structs.replace(e, signature=b"").encode()
 
 
 def _tampered() -> bytes:
     e = seal(SIGNERS["JPN"], msg_id="m", receiver="USA", sent_at=T0.isoformat(),
-             audit_seq=0, item=raw(JPN_ITEM))  # fmt: skip
+             audit_seq=0, item=raw(JPN_ITEM), meta=meta(JPN_ITEM))  # fmt: skip
     return msgspec.structs.replace(
         e, item=raw(msgspec.structs.replace(JPN_ITEM, lat=10.0))
     ).encode()

@@ -18,6 +18,7 @@ from tests.gateway._procs import Gateway as Node
 from tests.gateway._procs import free_port as _free_port
 from tests.gateway._procs import kizuna as _kizuna
 from tests.gateway._procs import write_config as _write_config
+from tests.gateway.conftest import TYPE_OF
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -46,8 +47,9 @@ def _items(path: Path, origin: str, uids: list[str], category: str = "track") ->
     label = "SECRET//REL TO USA, JPN" if origin == "USA" else "JPN GOKUHI//REL TO JPN, USA"
     with path.open("w") as f:
         for uid in uids:
-            doc = {"uid": uid, "type": "a-h-S", "origin": origin, "time": "2026-06-01T00:00Z",
-                   "lat": 26.2, "lon": 127.7, "label": label, "category": category}  # fmt: skip
+            doc = {"uid": uid, "type": TYPE_OF[category], "origin": origin,
+                   "time": "2026-06-01T00:00Z", "lat": 26.2, "lon": 127.7, "label": label,
+                   "category": category}  # fmt: skip
             f.write(json.dumps(doc) + "\n")
     return path
 

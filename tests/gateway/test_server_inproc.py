@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kizuna.clock import ManualClock
-from kizuna.gateway import GatewayServer, generate_keys, load_gateway_file, seal
+from kizuna.gateway import GatewayServer, Meta, generate_keys, load_gateway_file, seal
 from kizuna.gateway._link import read_frame, request, write_frame
 from tests.gateway._procs import free_port
 from tests.gateway.conftest import SIGNERS, T0, item, raw
@@ -67,7 +67,7 @@ async def test_bad_envelopes_get_reasons_and_the_server_keeps_serving(
     assert junk["outcome"] == "DENY" and junk["reasons"] == ["DENY_PARSE"]
     jpn_item = raw(item("j", origin="JPN", label="JPN HI//REL TO JPN, USA"))
     good_env = seal(SIGNERS["JPN"], msg_id="x1", receiver="USA", sent_at=T0.isoformat(),
-                    audit_seq=0, item=jpn_item)  # fmt: skip
+                    audit_seq=0, item=jpn_item, meta=Meta("JPN", "track"))  # fmt: skip
     # the test's keys are not this server's: the signature does not verify
     forged = await _send(server.port, b"E" + good_env.encode())
     assert forged["reasons"] == ["DENY_BAD_SIGNATURE"]

@@ -170,6 +170,8 @@ def viewer_facts(raw: object) -> dict[str, object]:
     policy, level = m.groups()
     if level != "NONE" and CLEAR_POLICY[level] != policy:
         return facts
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", expires):
+        return facts  # an RFC 3339 full-date, and no other form
     try:
         day = date.fromisoformat(expires)
     except ValueError:

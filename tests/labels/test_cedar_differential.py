@@ -73,7 +73,9 @@ def random_viewer(rng: random.Random) -> object:
     if rng.random() < 0.05:
         viewer.pop(rng.choice(["clearance", "expires", "status"]))
     if rng.random() < 0.03:
-        viewer["expires"] = rng.choice(["2026-02-30", "soon", "2026/06/01"])
+        viewer["expires"] = rng.choice(
+            ["2026-02-30", "soon", "2026/06/01", "20260601", "2026-W23-1"]
+        )
     return viewer
 
 

@@ -28,6 +28,7 @@ from kizuna.gateway import (
     Gateway,
     GatewayConfig,
     GatewayDb,
+    Meta,
     load_gateway_file,
     load_rules,
     seal,
@@ -199,7 +200,8 @@ def _envelope(uid: str) -> bytes:
     item = CotItemCodec("JPN").decode(_xml(uid, "JPN GOKUHI//REL TO JPN, USA"))
     env = seal(SIGNERS["JPN"], msg_id=f"JPN-{uid}", receiver="USA",
                sent_at=RealClock().now().isoformat(), audit_seq=0,
-               item=CotItemCodec("JPN").encode(item))  # fmt: skip
+               item=CotItemCodec("JPN").encode(item),
+               meta=Meta(item.origin, item.category, item.label_source))  # fmt: skip
     return env.encode()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from kizuna.clock import RealClock
-from kizuna.errors import ConfigError
+from kizuna.errors import ConfigError, ParseError
+from kizuna.labels import parse_date
 from kizuna.roadmap import (
     Assessment,
     Catalogue,
@@ -90,9 +90,9 @@ def status(
 ) -> None:
     """Each standard, its evidence, the tier earned and the gaps to the next tier."""
     try:
-        day = date.fromisoformat(on) if on else RealClock().now().date()
-    except ValueError as exc:
-        raise typer.BadParameter(f"not an ISO date: {on!r}") from exc
+        day = parse_date(on) if on else RealClock().now().date()
+    except ParseError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     try:
         cat = load_catalogue(catalogue)
         rows = load_assessments(cat, assessments)

@@ -12,10 +12,20 @@ Public API (kept stable):
   beyond repair), ``frame(payload)``, ``WireFormat``, ``MAGIC``
 - reserved names: ``strip_reserved(detail) -> (detail, removed)``, ``is_reserved(name)``,
   ``RESERVED_PREFIX`` (``__kizuna``: what only the node or gateway writes)
+- categories: ``category_of(cot_type) -> str`` (the shipped table, ``data/categories.toml``:
+  type prefixes atom by atom, the longest wins), ``CategoryTable``, ``load_categories``,
+  ``parse_categories``, ``default_categories``
 - negotiation: ``protocol_support``, ``protocol_response``, ``requested_version`` and the
   ``PROTOCOL_*`` event types
 """
 
+from kizuna.cot._category import (
+    CategoryTable,
+    category_of,
+    default_categories,
+    load_categories,
+    parse_categories,
+)
 from kizuna.cot._model import UNKNOWN, Event, Point, check_times
 from kizuna.cot._negotiate import (
     PROTOCOL_REQUEST,
@@ -48,6 +58,7 @@ __all__ = [
     "RESERVED_PREFIX",
     "SUPPORTED_VERSIONS",
     "UNKNOWN",
+    "CategoryTable",
     "CotPolicy",
     "Event",
     "FramingError",
@@ -57,14 +68,18 @@ __all__ = [
     "TakControl",
     "TakMessage",
     "WireFormat",
+    "category_of",
     "check_times",
     "decode_message",
+    "default_categories",
     "encode_message",
     "event_to_xml",
     "format_time",
     "frame",
     "is_reserved",
     "label_xml",
+    "load_categories",
+    "parse_categories",
     "parse_event",
     "parse_time",
     "protocol_response",

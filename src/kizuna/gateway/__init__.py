@@ -6,10 +6,10 @@ from kizuna.gateway._audit import AuditEntry, AuditLog, AuditRow, AuditSink, Che
 from kizuna.gateway._config import GatewayFile, Partner, build_gateway, load_gateway_file
 from kizuna.gateway._cot import CotItemCodec, category_of
 from kizuna.gateway._db import GatewayDb, HeldItem, Received
-from kizuna.gateway._envelope import Envelope, open_envelope, seal, seal_batch
+from kizuna.gateway._envelope import Envelope, Meta, open_envelope, seal, seal_batch
 from kizuna.gateway._gateway import Gateway, GatewayConfig
 from kizuna.gateway._guard import Filter, Guard, GuardReason, Outcome, Verdict, Work
-from kizuna.gateway._item import Item, ItemCodec, JsonItemCodec
+from kizuna.gateway._item import DEFAULT, PUBLISHER, Item, ItemCodec, JsonItemCodec
 from kizuna.gateway._keys import KeyRing, Signer, generate_keys
 from kizuna.gateway._ledger import Ledger, Tally
 from kizuna.gateway._merkle import (
@@ -25,6 +25,8 @@ from kizuna.gateway._serve import GatewayServer, admin_address, serve_forever, v
 from kizuna.gateway._verify import VerifyReport, countersign, verify_log
 
 __all__ = [
+    "DEFAULT",
+    "PUBLISHER",
     "Action",
     "AuditEntry",
     "AuditLog",
@@ -48,6 +50,7 @@ __all__ = [
     "KeyRing",
     "Ledger",
     "MerkleTree",
+    "Meta",
     "Outcome",
     "Partner",
     "Received",

@@ -6,6 +6,12 @@ of an RFC 6962 Merkle tree, the signature covers the tree's root, and each envel
 its audit path to that root. Every envelope still stands alone (any one of them proves its own
 body was signed), but a batch costs one signature to make and, at a receiver that remembers
 the roots it has verified, one to check: the signing, not the guard, was most of a crossing.
+
+The metadata a receiver needs about an item travels here, signed, never in the item's own
+bytes: its ``origin`` (always the sender: a gateway offers only its own nation's records),
+its ``category`` (from the CoT type) and its ``label_source`` ("publisher", or "default"
+when the sender's node gave the item its default label). A receiver checks each against
+what it derives itself; an envelope with any of them missing fails that check.
 """
 
 from __future__ import annotations
@@ -19,7 +25,15 @@ from kizuna.errors import ParseError
 from kizuna.gateway._keys import KeyRing, Signer
 from kizuna.gateway._merkle import Place, batch_paths, leaf_hash, path_nodes
 
-__all__ = ["Envelope", "HeadCheck", "open_envelope", "peek_msg_id", "seal", "seal_batch"]
+__all__ = [
+    "Envelope",
+    "HeadCheck",
+    "Meta",
+    "open_envelope",
+    "peek_msg_id",
+    "seal",
+    "seal_batch",
+]
 
 MAX_BATCH = 1 << 16
 _MAX_PATH = 16  # log2(MAX_BATCH): a longer audit path cannot belong to any batch we accept
@@ -28,6 +42,14 @@ _MAX_PATH = 16  # log2(MAX_BATCH): a longer audit path cannot belong to any batc
 def _head(sender: str, size: int, root: bytes) -> bytes:
     """What the signature covers: the batch's root, its size and who made it."""
     return f"kizuna-batch/v1\n{sender}\n{size}\n{root.hex()}\n".encode()
+
+
+class Meta(msgspec.Struct, frozen=True):
+    """What the sender says about an item, signed with it: see the module's docstring."""
+
+    origin: str
+    category: str
+    label_source: str = "publisher"
 
 
 class Envelope(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -43,6 +65,13 @@ class Envelope(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     index: int = 0  # this envelope's place in its batch
     size: int = 1  # how many envelopes the batch holds
     path: tuple[bytes, ...] = ()  # audit path from this envelope's leaf to the batch root
+    origin: str = ""  # signed metadata ("": missing, which no receiver accepts)
+    category: str = ""
+    label_source: str = ""
+
+    @property
+    def meta(self) -> Meta:
+        return Meta(self.origin, self.category, self.label_source)
 
     def body(self) -> bytes:
         """This envelope's leaf: everything about it except the signature and the path."""
@@ -53,6 +82,7 @@ class Envelope(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             self.sent_at,
             seq=self.audit_seq,
             item=self.item,
+            meta=self.meta,
         )
 
     def signature_ok(self, ring: KeyRing) -> bool:
@@ -62,10 +92,17 @@ class Envelope(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         return _ENC.encode(self)
 
 
-def _body(msg_id: str, sender: str, receiver: str, sent_at: str, *, seq: int, item: bytes) -> bytes:
+def _body(
+    msg_id: str, sender: str, receiver: str, sent_at: str, *, seq: int, item: bytes, meta: Meta
+) -> bytes:
+    # every text is one line: a newline inside one would let two bodies read alike
+    texts = (msg_id, sender, receiver, sent_at, meta.origin, meta.category, meta.label_source)
+    if any("\n" in t for t in texts):
+        return b""  # a leaf no signer makes: such an envelope can never verify
     digest = sha256(item).hexdigest()
     return (
-        f"kizuna-envelope/v1\n{msg_id}\n{sender}\n{receiver}\n{sent_at}\n{seq}\n{digest}\n"
+        f"kizuna-envelope/v2\n{msg_id}\n{sender}\n{receiver}\n{sent_at}\n{seq}\n{digest}\n"
+        f"{meta.origin}\n{meta.category}\n{meta.label_source}\n"
     ).encode()
 
 
@@ -118,31 +155,70 @@ class HeadCheck:
 
 
 def seal_batch(
-    signer: Signer, *, receiver: str, sent_at: str, items: Sequence[tuple[str, int, bytes]]
+    signer: Signer,
+    *,
+    receiver: str,
+    sent_at: str,
+    items: Sequence[tuple[str, int, bytes]],
+    meta: Sequence[Meta] = (),
 ) -> list[Envelope]:
-    """Seal ``(msg_id, audit_seq, item)`` triples under one signature."""
+    """Seal ``(msg_id, audit_seq, item)`` triples under one signature, each with its
+    ``meta`` (in the same order). Without ``meta`` an envelope says only its origin, the
+    signer's nation, and no receiver accepts it (its category is missing)."""
     if not items:
         return []
     if len(items) > MAX_BATCH:
         raise ValueError(f"a batch holds at most {MAX_BATCH} envelopes")
     name = signer.name
-    root, paths = batch_paths(
-        [leaf_hash(_body(m, name, receiver, sent_at, seq=seq, item=item)) for m, seq, item in items]
-    )
+    metas = list(meta) or [Meta(name, "", "")] * len(items)
+    if len(metas) != len(items):
+        raise ValueError("a batch needs one meta per item")
+    bodies = [
+        _body(m, name, receiver, sent_at, seq=seq, item=item, meta=mt)
+        for (m, seq, item), mt in zip(items, metas, strict=True)
+    ]
+    if not all(bodies):
+        raise ValueError("an envelope's texts must each be one line")
+    root, paths = batch_paths([leaf_hash(b) for b in bodies])
     size = len(items)
     signature = signer.sign(_head(name, size, root))
     return [
-        Envelope(m, name, receiver, sent_at, seq, item, signature, i, size, tuple(path))
-        for i, ((m, seq, item), path) in enumerate(zip(items, paths, strict=True))
+        Envelope(
+            m,
+            name,
+            receiver,
+            sent_at,
+            seq,
+            item,
+            signature,
+            i,
+            size,
+            tuple(path),
+            mt.origin,
+            mt.category,
+            mt.label_source,
+        )
+        for i, ((m, seq, item), path, mt) in enumerate(zip(items, paths, metas, strict=True))
     ]
 
 
 def seal(
-    signer: Signer, *, msg_id: str, receiver: str, sent_at: str, audit_seq: int, item: bytes
+    signer: Signer,
+    *,
+    msg_id: str,
+    receiver: str,
+    sent_at: str,
+    audit_seq: int,
+    item: bytes,
+    meta: Meta | None = None,
 ) -> Envelope:
     """One envelope sealed on its own: a batch of one."""
     return seal_batch(
-        signer, receiver=receiver, sent_at=sent_at, items=[(msg_id, audit_seq, item)]
+        signer,
+        receiver=receiver,
+        sent_at=sent_at,
+        items=[(msg_id, audit_seq, item)],
+        meta=[meta] if meta is not None else (),
     )[0]
 
 

@@ -1,14 +1,30 @@
-"""The guard's filters, outbound and inbound. Each is small, pure and says why it stopped."""
+"""The guard's filters, outbound and inbound. Each is small, pure and says why it stopped.
+
+Originator control, the rule both guards apply alike: an item may carry only its originating
+nation's own marking (or UNCLASSIFIED), because only the originator's classification
+authority may classify under its policy. A marking under another nation's policy is not
+something our guard can vouch for, so the sending guard refuses it with the very reason the
+receiver would give (``DENY_OVER_LABEL``) instead of letting it cross to be refused there;
+a rule that relabels an item is held to the same check. NOFORN likewise means "no foreign
+release" whoever marked it: an item marked NOFORN never crosses, in either direction, even
+an UNCLASSIFIED//NOFORN that the policy table reads as its unclassified home's (USA's) when
+another nation marked it.
+Whatever the outbound guard releases, the partner's inbound guard (same table, default
+``partner_max_rank``) accepts; what it would refuse, the sender refuses first.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
+import msgspec
+
+from kizuna.cot import CategoryTable, default_categories
 from kizuna.errors import ParseError
 from kizuna.gateway._envelope import HeadCheck, open_envelope
 from kizuna.gateway._guard import GuardReason, Outcome, Verdict, Work
-from kizuna.gateway._item import ItemCodec
+from kizuna.gateway._item import LABEL_SOURCES, Item, ItemCodec
 from kizuna.gateway._rules import Action, RuleSet
 from kizuna.labels import (
     Clearance,
@@ -28,6 +44,7 @@ __all__ = [
     "CheckLabel",
     "OpenEnvelope",
     "Originator",
+    "OriginatorControl",
     "OverLabel",
     "Parse",
     "Releasable",
@@ -36,6 +53,7 @@ __all__ = [
     "Sanitise",
     "SizeLimit",
     "TierAllows",
+    "over_label",
     "top_viewer",
 ]
 
@@ -80,20 +98,80 @@ class Parse:
         return w.with_item(item)
 
 
+def _stamped(item: Item, origin: str, category: str, label_source: str) -> Item:
+    if (item.origin, item.category, item.label_source) == (origin, category, label_source):
+        return item
+    return msgspec.structs.replace(
+        item, origin=origin, category=category, label_source=label_source
+    )
+
+
 class Originator:
-    """Outbound: only our own items leave. Inbound (nation None): only the sender's arrive."""
+    """The item's metadata, derived by us and set on it: nothing the item says is used.
+
+    Outbound (``nation`` set): the item is ours (the node feed offers only our nation's
+    records; an item that says otherwise, as a JSON item can, is refused); its category is
+    its CoT type's; its label source is what the node told us. Inbound (``nation`` None):
+    the origin is the signed envelope's sender, the category its CoT type's, the label
+    source the envelope's; the envelope's own statement of each must agree."""
 
     name = "originator"
 
-    def __init__(self, nation: str | None) -> None:
+    def __init__(self, nation: str | None, categories: CategoryTable | None = None) -> None:
         self.nation = nation
+        self.categories = categories or default_categories()
 
     def __call__(self, w: Work) -> Work | Verdict:
-        assert w.item is not None
-        expected = self.nation if self.nation is not None else w.partner
-        if w.item.origin != expected:
+        item = w.item
+        assert item is not None
+        category = self.categories.of(item.type)
+        if self.nation is not None:
+            if item.origin != self.nation:
+                return Verdict.deny(self.name, w, G.DENY_NOT_ORIGINATOR)
+            stamped = _stamped(item, self.nation, category, w.label_source)
+            return w if stamped is item else w.with_item(stamped)
+        env = w.envelope
+        if env is None:
+            return Verdict.deny(self.name, w, G.DENY_ENVELOPE_MISMATCH, error="no envelope")
+        if env.origin != env.sender:
             return Verdict.deny(self.name, w, G.DENY_NOT_ORIGINATOR)
-        return w
+        if env.category != category or env.label_source not in LABEL_SOURCES:
+            return Verdict.deny(
+                self.name, w, G.DENY_ENVELOPE_MISMATCH,
+                error=f"envelope says {env.category!r}/{env.label_source!r}, item is {category!r}",
+            )  # fmt: skip
+        return w.with_item(_stamped(item, env.sender, category, env.label_source))
+
+
+def over_label(
+    label: Label, origin: str, max_rank: int, table: PolicyTable
+) -> tuple[GuardReason | Reason, ...]:
+    """Originator control (see the module's docstring): why ``origin`` may not send an item
+    so marked, or () when it may. ``DENY_OVER_LABEL``: the marking is another nation's, or
+    above what a partner may send (``max_rank``). ``DENY_NOT_RELEASABLE``: an UNCLASSIFIED
+    //NOFORN of an originator the table does not read it for (the table reads it as its
+    unclassified home's); other NOFORN markings ``decide`` refuses itself."""
+    if label.policy not in (None, origin) or rank(label, table) > max_rank:
+        return (G.DENY_OVER_LABEL,)
+    if label.noforn and origin != table.home(label.policy):
+        return (Reason.DENY_NOT_RELEASABLE,)
+    return ()
+
+
+class OriginatorControl:
+    """Outbound: the receiver's over-label rule, applied before the item leaves."""
+
+    name = "over-label"
+
+    def __init__(self, nation: str, table: PolicyTable, max_rank: int = 3) -> None:
+        self.nation = nation
+        self.table = table
+        self.max_rank = max_rank
+
+    def __call__(self, w: Work) -> Work | Verdict:
+        assert w.label is not None
+        why = over_label(w.label, self.nation, self.max_rank, self.table)
+        return Verdict.deny(self.name, w, *why) if why else w
 
 
 class CheckLabel:
@@ -177,7 +255,11 @@ class Sanitise:
 
     name = "sanitise"
 
-    def __init__(self, rules: RuleSet, recheck: tuple[CheckLabel, Releasable, TierAllows]) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        recheck: tuple[CheckLabel, OriginatorControl, Releasable, TierAllows],
+    ) -> None:
         self.rules = rules
         self.recheck = recheck
 
@@ -215,7 +297,9 @@ class Reserialise:
         out = self.codec.encode(w.item)
         if out == w.raw and not w.sanitised:
             return w.with_out(out)  # the item was parsed from exactly these bytes
-        if self.codec.decode(out) != w.item:
+        back, it = self.codec.decode(out), w.item
+        # the metadata is ours, not the bytes': the rest must read back exactly
+        if _stamped(back, it.origin, it.category, it.label_source) != it:
             return Verdict.deny(self.name, w, G.DENY_NOT_CANONICAL)
         return w.with_out(out)
 
@@ -280,9 +364,9 @@ class OverLabel:
 
     def __call__(self, w: Work) -> Work | Verdict:
         assert w.label is not None
-        table = self.decider.table
-        if w.label.policy not in (None, w.partner) or rank(w.label, table) > self.max_rank:
-            return Verdict.deny(self.name, w, G.DENY_OVER_LABEL)
+        why = over_label(w.label, w.partner, self.max_rank, self.decider.table)
+        if why:
+            return Verdict.deny(self.name, w, *why)
         decision = self.decider.decide(w.label, self.us, w.at)
         if not decision.permit:
             return Verdict.deny(self.name, w, *decision.reasons)

@@ -16,9 +16,9 @@ from kizuna.clock import Clock
 from kizuna.errors import KizunaError
 from kizuna.gateway._audit import AuditLog, Checkpoint
 from kizuna.gateway._db import GatewayDb, HeldItem, Received
-from kizuna.gateway._envelope import peek_msg_id, seal_batch
+from kizuna.gateway._envelope import Meta, peek_msg_id, seal_batch
 from kizuna.gateway._guard import GuardReason, Outcome, Verdict, Work
-from kizuna.gateway._item import ItemCodec
+from kizuna.gateway._item import DEFAULT, PUBLISHER, ItemCodec
 from kizuna.gateway._keys import KeyRing, Signer
 from kizuna.gateway._ledger import Ledger
 from kizuna.gateway._pipelines import inbound_guard, outbound_guard
@@ -64,6 +64,7 @@ class Gateway:
         self._signer, self._ring, self._db, self._bus = signer, ring, db, bus
         self._clock = clock
         self.codec = codec
+        self._rules = rules
         decider = decider or Decider()
         self.audit = AuditLog(config.nation, db, db.rows())
         self.ledger = Ledger()
@@ -79,8 +80,9 @@ class Gateway:
             if e.event == "tier":
                 recorded[e.partner] = e.outcome
         self.outbound = outbound_guard(
-            config.nation, codec, decider, tier_rules, rules, max_bytes=config.max_bytes
-        )
+            config.nation, codec, decider, tier_rules, rules, max_bytes=config.max_bytes,
+            partner_max_rank=config.partner_max_rank,
+        )  # fmt: skip
         self.inbound = inbound_guard(
             config.nation, codec, decider, ring.verify, self._seen,
             max_bytes=config.max_bytes * 3 // 2, window=config.replay_window,
@@ -125,15 +127,17 @@ class Gateway:
     ) -> list[Verdict]:
         """Judge a batch for one partner; audit it durably; publish what may leave.
 
-        ``defaulted[i]``: the node applied its default label to item i (its rules are the
-        guard policy's). ``cursor``: the node-feed sequence number of the batch's last
-        record, kept for the partner in the same commit as the batch's audit rows, so a
-        restart resumes after it and judges nothing twice."""
-        del defaulted  # taken as given; what it decides is the guard policy's
+        ``defaulted[i]``: the node gave item i its default label (the publisher set none);
+        the rules decide what such an item gets (the shipped ones hold it for the
+        originator). Missing entries are False. ``cursor``: the node-feed sequence number
+        of the batch's last record, kept for the partner in the same commit as the batch's
+        audit rows, so a restart resumes after it and judges nothing twice."""
         at = self._clock.now()
+        tier = self._tiers.get(partner)
         verdicts, out = [], []
-        for raw in raws:
-            v = self.outbound.run(Work(raw, partner, self._tiers.get(partner), at))
+        for i, raw in enumerate(raws):
+            source = DEFAULT if i < len(defaulted) and defaulted[i] else PUBLISHER
+            v = self.outbound.run(Work(raw, partner, tier, at, label_source=source))
             detail = ""
             if v.outcome is Outcome.HOLD:
                 rule = v.work.rule.id if v.work.rule else ""
@@ -143,7 +147,7 @@ class Gateway:
             seq = self._record("outbound", v, detail)
             verdicts.append(v)
             if v.released:
-                out.append((seq, v.work.out))
+                out.append((seq, v))
         if cursor is not None:
             self._db.stage_cursor(feed_cursor(partner), cursor)
         self.audit.flush()
@@ -155,15 +159,20 @@ class Gateway:
         """The node-feed sequence number up to which items were judged for ``partner``."""
         return self._db.cursor(feed_cursor(partner))
 
-    async def _publish(self, partner: str, released: Sequence[tuple[int, bytes]]) -> None:
-        """Seal what was released as one batch and put each envelope on the bus."""
+    async def _publish(self, partner: str, released: Sequence[tuple[int, Verdict]]) -> None:
+        """Seal what was released as one batch, with the metadata the guard derived for each
+        item, and put each envelope on the bus."""
         if not released:
             return
-        items = [
-            (f"{self.nation}-{partner}-{sha256(data).hexdigest()[:32]}", seq, data)
-            for seq, data in released
-        ]
-        sealed = seal_batch(self._signer, receiver=partner, sent_at=self._now(), items=items)
+        items, meta = [], []
+        for seq, v in released:
+            data, item = v.work.out, v.work.item
+            assert item is not None  # a released verdict has its item
+            items.append((f"{self.nation}-{partner}-{sha256(data).hexdigest()[:32]}", seq, data))
+            meta.append(Meta(item.origin, item.category, item.label_source))
+        sealed = seal_batch(
+            self._signer, receiver=partner, sent_at=self._now(), items=items, meta=meta
+        )
         await self._bus.publish_many(
             subject("out", partner), [(env.encode(), env.msg_id) for env in sealed]
         )
@@ -197,13 +206,21 @@ class Gateway:
         """A human of the originator releases a held item: it passes every other filter again,
         under the partner's tier as it is now."""
         h = self._held(hold_id)
-        work = Work(h.data, h.partner, self._tiers.get(h.partner), self._clock.now(), approved=True)
+        # the hold queue keeps the bytes and the rule: a rule for defaulted labels held it
+        # because its label was the node's default, which the envelope must still say
+        source = next(
+            (r.label_source for r in self._rules.rules if r.id == h.rule and r.label_source),
+            PUBLISHER,
+        )
+        at = self._clock.now()
+        work = Work(h.data, h.partner, self._tiers.get(h.partner), at, approved=True,
+                    label_source=source)  # fmt: skip
         v = self.outbound.run(work)
         seq = self._record("approve", v, f"hold {hold_id} approved by {by}")
         self.audit.flush()
         self._db.settle(hold_id, "released" if v.released else "denied")
         if v.released:
-            await self._publish(h.partner, [(seq, v.work.out)])
+            await self._publish(h.partner, [(seq, v)])
         return v
 
     def reject(self, hold_id: int, by: str) -> Verdict:

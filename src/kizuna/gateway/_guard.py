@@ -47,6 +47,7 @@ class GuardReason(StrEnum):
     DENY_REPLAY = "DENY_REPLAY"
     DENY_STALE = "DENY_STALE"
     DENY_OVER_LABEL = "DENY_OVER_LABEL"
+    DENY_ENVELOPE_MISMATCH = "DENY_ENVELOPE_MISMATCH"  # signed metadata not what we derive
 
 
 AnyReason = GuardReason | Reason
@@ -68,27 +69,33 @@ class Work(msgspec.Struct, frozen=True):
     sanitised: bool = False
     approved: bool = False  # a human of the originator released a hold
     out: bytes = b""
+    label_source: str = "publisher"  # outbound: whether the node set the label by default
 
     # msgspec.structs.replace is generic; the guard's hot path uses these instead.
     def with_item(self, item: Item) -> Work:
         return Work(self.raw, self.partner, self.tier, self.at, self.envelope, item,
-                    self.label, self.rule, self.sanitised, self.approved, self.out)  # fmt: skip
+                    self.label, self.rule, self.sanitised, self.approved, self.out,
+                    self.label_source)  # fmt: skip
 
     def with_label(self, label: Label) -> Work:
         return Work(self.raw, self.partner, self.tier, self.at, self.envelope, self.item,
-                    label, self.rule, self.sanitised, self.approved, self.out)  # fmt: skip
+                    label, self.rule, self.sanitised, self.approved, self.out,
+                    self.label_source)  # fmt: skip
 
     def with_rule(self, rule: Rule, item: Item, *, sanitised: bool) -> Work:
         return Work(self.raw, self.partner, self.tier, self.at, self.envelope, item,
-                    self.label, rule, sanitised, self.approved, self.out)  # fmt: skip
+                    self.label, rule, sanitised, self.approved, self.out,
+                    self.label_source)  # fmt: skip
 
     def with_out(self, out: bytes) -> Work:
         return Work(self.raw, self.partner, self.tier, self.at, self.envelope, self.item,
-                    self.label, self.rule, self.sanitised, self.approved, out)  # fmt: skip
+                    self.label, self.rule, self.sanitised, self.approved, out,
+                    self.label_source)  # fmt: skip
 
     def with_envelope(self, envelope: Envelope) -> Work:
         return Work(envelope.item, self.partner, self.tier, self.at, envelope, self.item,
-                    self.label, self.rule, self.sanitised, self.approved, self.out)  # fmt: skip
+                    self.label, self.rule, self.sanitised, self.approved, self.out,
+                    self.label_source)  # fmt: skip
 
 
 class Verdict(msgspec.Struct, frozen=True):

@@ -15,10 +15,15 @@ import msgspec
 
 from kizuna.errors import ParseError
 
-__all__ = ["Item", "ItemCodec", "JsonItemCodec"]
+__all__ = ["DEFAULT", "LABEL_SOURCES", "PUBLISHER", "Item", "ItemCodec", "JsonItemCodec"]
 
 MAX_TEXT = 256
 MAX_DETAIL = 32
+
+# Who set an item's label: its publisher, or the node's default for events without one.
+PUBLISHER = "publisher"
+DEFAULT = "default"
+LABEL_SOURCES = frozenset({PUBLISHER, DEFAULT})
 
 
 class Item(msgspec.Struct, frozen=True):
@@ -42,6 +47,8 @@ class Item(msgspec.Struct, frozen=True):
     stale: datetime | None = None
     how: str = ""
     le: float = 0.0
+    # metadata the guard derives, never a codec: who set the label ("publisher" | "default")
+    label_source: str = PUBLISHER
 
 
 class ItemCodec(Protocol):
@@ -113,7 +120,11 @@ def _time(text: str) -> datetime:
 
 
 class JsonItemCodec:
-    """Strict JSON: unknown fields, wrong types, bad ranges and control characters refused."""
+    """Strict JSON: unknown fields, wrong types, bad ranges and control characters refused.
+
+    Its ``origin`` and ``category`` fields are the item's claims, nothing more: the guard
+    refuses an outbound item claiming another origin than ours, and sets the category (from
+    the CoT type) and an inbound item's origin (the envelope's sender) itself."""
 
     def decode(self, data: bytes) -> Item:
         try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 
+from kizuna.cot import CategoryTable
 from kizuna.gateway._filters import (
     CheckLabel,
     OpenEnvelope,
     Originator,
+    OriginatorControl,
     OverLabel,
     Parse,
     Releasable,
@@ -35,20 +37,26 @@ def outbound_guard(
     rules: RuleSet,
     *,
     max_bytes: int = 64 * 1024,
+    partner_max_rank: int = 3,
+    categories: CategoryTable | None = None,
 ) -> Guard:
-    """size → strict parse → originator → label → releasable → tier → sanitise → canonical."""
+    """size → strict parse → originator (our metadata) → label → over-label (originator
+    control, as the partner's inbound guard with ``partner_max_rank`` applies it) →
+    releasable → tier → sanitise → canonical."""
     table = decider.table
     label, releasable = CheckLabel(table), Releasable(decider, tiers)
+    control = OriginatorControl(nation, table, partner_max_rank)
     tier = TierAllows(tiers, table)
     return Guard(
         [
             SizeLimit(max_bytes),
             Parse(codec),
-            Originator(nation),
+            Originator(nation, categories),
             label,
+            control,
             releasable,
             tier,
-            Sanitise(rules, (label, releasable, tier)),
+            Sanitise(rules, (label, control, releasable, tier)),
             Reserialise(codec),
         ]
     )
@@ -71,16 +79,18 @@ def inbound_guard(
     max_bytes: int = 96 * 1024,
     window: timedelta = timedelta(days=1),
     partner_max_rank: int = 3,
+    categories: CategoryTable | None = None,
 ) -> Guard:
-    """size → envelope and signature → replay → strict parse → origin → label → over-label
-    and releasable to us → canonical."""
+    """size → envelope and signature → replay → strict parse → origin (the sender's; the
+    envelope's metadata checked against what we derive) → label → over-label and
+    releasable to us → canonical."""
     return Guard(
         [
             SizeLimit(max_bytes),
             OpenEnvelope(nation, verify),
             Replay(seen, window),
             Parse(codec),
-            Originator(None),
+            Originator(None, categories),
             CheckLabel(decider.table),
             OverLabel(_top_clearance(nation, decider), decider, partner_max_rank),
             Reserialise(codec),

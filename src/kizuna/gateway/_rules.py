@@ -1,5 +1,10 @@
 """The originators' sanitisation rules, kept as data: which items to coarsen, strip, relabel or
-hold for a human before they may leave."""
+hold for a human before they may leave.
+
+A rule matches on what the guard derived about an item, never on what the item says: the
+originator (``"*"``: any), the receiving partner, the category (from the CoT type), CoT type
+prefixes, the partner's tier, and who set the label (``label_source``: "publisher", or
+"default" when the node gave the item its default label)."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from typing import Any, cast
 import msgspec
 
 from kizuna.errors import ConfigError
-from kizuna.gateway._item import Item
+from kizuna.gateway._item import LABEL_SOURCES, Item
 from kizuna.roadmap import Tier
 
 __all__ = ["Action", "Rule", "RuleSet", "coarsen", "load_rules", "parse_rules"]
@@ -42,10 +47,12 @@ class Rule:
     strip_detail: frozenset[str] = frozenset()  # "*" strips every detail entry
     drop_callsign: bool = False
     relabel: str = ""  # new banner; "{partner}" stands for the receiving nation
+    label_source: str = ""  # "publisher" | "default"; empty: either
 
     def matches(self, item: Item, partner: str, tier: Tier) -> bool:
         return (
-            item.origin == self.originator
+            self.originator in ("*", item.origin)
+            and (not self.label_source or item.label_source == self.label_source)
             and ("*" in self.partners or partner in self.partners)
             and ("*" in self.categories or item.category in self.categories)
             and (not self.types or item.type.startswith(self.types))
@@ -87,14 +94,14 @@ def coarsen(item: Item, km: float) -> Item:
 @dataclass(frozen=True, slots=True)
 class RuleSet:
     rules: tuple[Rule, ...] = ()
-    # which rule a kind of item meets depends on these five values only: remember it
-    _memo: dict[tuple[str, str, Tier, str, str], Rule | None] = field(
+    # which rule a kind of item meets depends on these six values only: remember it
+    _memo: dict[tuple[str, str, Tier, str, str, str], Rule | None] = field(
         default_factory=dict, compare=False, repr=False
     )
 
     def first(self, item: Item, partner: str, tier: Tier) -> Rule | None:
         """Rules are ordered: the first that matches decides."""
-        key = (item.origin, partner, tier, item.category, item.type)
+        key = (item.origin, partner, tier, item.category, item.type, item.label_source)
         known = self._memo.get(key, _UNSEEN)
         if known is not _UNSEEN:
             return cast("Rule | None", known)
@@ -112,8 +119,21 @@ def _names(raw: dict[str, Any], key: str, where: str) -> frozenset[str]:
     return frozenset(value)
 
 
+_KEYS = frozenset(
+    {
+        "id", "originator", "action", "partners", "categories", "types", "tiers",
+        "precision_km", "strip_detail", "drop_callsign", "relabel", "label_source",
+    }
+)  # fmt: skip
+
+
 def _rule(raw: dict[str, Any], i: int) -> Rule:
     where = f"rule[{i}]"
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a table", field=where)
+    unknown = sorted(set(raw) - _KEYS)
+    if unknown:
+        raise ConfigError(f"unknown keys {unknown}", field=f"rule {raw.get('id', i)}")
     try:
         rid, origin, action = str(raw["id"]), str(raw["originator"]), Action(raw["action"])
         where = f"rule {rid}"
@@ -125,6 +145,9 @@ def _rule(raw: dict[str, Any], i: int) -> Rule:
         raise ConfigError(str(exc), field=where) from exc
     if not math.isfinite(km) or km < 0:
         raise ConfigError("must be a distance >= 0", field=f"{where}.precision_km")
+    source = raw.get("label_source", "")
+    if source != "" and source not in LABEL_SOURCES:
+        raise ConfigError(f"must be one of {sorted(LABEL_SOURCES)}", field=f"{where}.label_source")
     types = raw.get("types", [])
     if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
         raise ConfigError("must be a list of type prefixes", field=f"{where}.types")
@@ -140,6 +163,7 @@ def _rule(raw: dict[str, Any], i: int) -> Rule:
         strip_detail=_names({"s": raw.get("strip_detail", [])}, "s", f"{where}.strip_detail"),
         drop_callsign=bool(raw.get("drop_callsign", False)),
         relabel=str(raw.get("relabel", "")),
+        label_source=source,
     )
 
 

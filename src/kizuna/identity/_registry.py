@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any, ClassVar
 
 import yaml
 
-from kizuna._yaml import safe_load
-from kizuna.errors import ConfigError
+from kizuna.errors import ConfigError, ParseError
 from kizuna.identity._model import Principal, PrincipalKind, VettingRecord
-from kizuna.labels import Clearance, ClearanceStatus
+from kizuna.labels import Clearance, ClearanceStatus, parse_date
 
 __all__ = ["Registry", "load_registry", "registry_from_mapping"]
 
@@ -49,15 +49,30 @@ class Registry:
         return self._by_cert.get(name)
 
 
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _TextDates(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe YAML reader, leaving dates as the text they were written as: YAML would read
+    ``2027-3-31`` as a date, and every date is judged by ``labels.parse_date`` alone."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
+        first: [(tag, rx) for tag, rx in rules if tag != _TIMESTAMP]
+        for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
 def _date(raw: object, where: str) -> date:
-    if isinstance(raw, date):
+    """An RFC 3339 full-date: text ``YYYY-MM-DD`` exactly, or a TOML local date (whose
+    grammar is exactly that); nothing else, and never a date with a time."""
+    if isinstance(raw, date) and not isinstance(raw, datetime):
         return raw
     if isinstance(raw, str):
         try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise ConfigError(f"{raw!r} is not an ISO date", field=where)
+            return parse_date(raw)
+        except ParseError as exc:
+            raise ConfigError(str(exc), field=where) from exc
+    raise ConfigError(f"{raw!r} is not an RFC 3339 full-date (YYYY-MM-DD)", field=where)
 
 
 def _str(entry: Mapping[str, object], key: str, where: str) -> str:
@@ -143,7 +158,7 @@ def load_registry(path: Path) -> Registry:
         if path.suffix == ".toml":
             data: object = tomllib.loads(text)
         elif path.suffix in (".yaml", ".yml"):
-            data = safe_load(text)
+            data = yaml.load(text, Loader=_TextDates)  # noqa: S506 - a safe loader
         else:
             raise ConfigError(f"{path}: a registry is .toml or .yaml", field="registry")
     except (OSError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:

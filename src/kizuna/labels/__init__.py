@@ -1,6 +1,7 @@
 """Releasability labels: markings, STANAG 4774 XML, policies and the release decision."""
 
 from kizuna.labels._banner import format_banner, parse_banner
+from kizuna.labels._date import parse_date
 from kizuna.labels._decide import Decider, decide, releasable_to
 from kizuna.labels._hwm import dominates, high_water_mark, rank
 from kizuna.labels._model import (
@@ -42,6 +43,7 @@ __all__ = [
     "load_table",
     "parse_banner",
     "parse_clearance",
+    "parse_date",
     "rank",
     "releasable_to",
     "to_element",

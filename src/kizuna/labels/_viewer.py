@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 
+from kizuna.errors import ParseError
+from kizuna.labels._date import parse_date
 from kizuna.labels._model import Clearance, ClearanceStatus, Viewer
 
 __all__ = ["parse_clearance", "viewer_from_mapping"]
 
 
 def parse_clearance(code: object, status: object, expires: object) -> Clearance | None:
-    """``POLICY:LEVEL`` plus status and ISO date; None if any part is missing or malformed."""
+    """``POLICY:LEVEL`` plus status and an RFC 3339 full-date (``YYYY-MM-DD`` exactly); None
+    if any part is missing or malformed."""
     if not (isinstance(code, str) and isinstance(status, str) and isinstance(expires, str)):
         return None
     policy, sep, level = code.partition(":")
     if not sep or not policy or not level:
         return None
     try:
-        return Clearance(policy, level, ClearanceStatus(status), date.fromisoformat(expires))
-    except ValueError:
+        return Clearance(policy, level, ClearanceStatus(status), parse_date(expires))
+    except (ValueError, ParseError):
         return None
 
 
