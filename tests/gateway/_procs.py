@@ -106,9 +106,9 @@ def write_config(d: Path, nation: str, port: int, partner: str, pport: int, tier
     pkis = {}
     for n in (nation, partner):
         where = d / f"{n.lower()}-pki"
+        client = where / "clients" / f"gateway-{n.lower()}"
         pkis[n] = (
-            LinkPki(where / "ca.pem", where / "clients" / f"gateway-{n.lower()}.pem",
-                    where / "clients" / f"gateway-{n.lower()}.key", where)  # fmt: skip
+            LinkPki(where / "ca.pem", client.with_suffix(".pem"), client.with_suffix(".key"), where)
             if (where / "ca.pem").exists()
             else gateway_pki(d, n)
         )

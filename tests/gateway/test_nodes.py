@@ -59,11 +59,12 @@ PARTNER = {"USA": "JPN", "JPN": "USA"}
 
 
 def _registry(nation: str) -> str:
-    rows = [*PEOPLE[nation], (f"gateway-{nation.lower()}", GATEWAY_CLEARANCE[nation])]
+    rows = [(pid, cl, "person") for pid, cl in PEOPLE[nation]]
+    rows.append((f"gateway-{nation.lower()}", GATEWAY_CLEARANCE[nation], "gateway"))
     return "".join(
         f'[[principal]]\nid = "{pid}"\nnation = "{nation}"\nclearance = "{cl}"\n'
-        f'expires = "2099-12-31"\n\n'
-        for pid, cl in rows
+        f'expires = "2099-12-31"\nkind = "{kind}"\n\n'
+        for pid, cl, kind in rows
     )
 
 
@@ -83,12 +84,17 @@ def _node_config(d: Path, nation: str) -> Path:
 
 
 def _gateway_config(d: Path, nation: str, port: int, pport: int, node_port: int) -> Path:
-    cfg = d / f"{nation.lower()}-gw.toml"
+    """The partner link is TLS with the gateway principal's certificate from the nation's own
+    PKI, the partner's CA pinned."""
+    n, p = nation.lower(), PARTNER[nation]
+    cfg = d / f"{n}-gw.toml"
     cfg.write_text(
         f'nation = "{nation}"\nlisten = "127.0.0.1:{port}"\n'
         f'data_dir = "{nation.lower()}-gw"\nkey = "keys/{nation}.key"\nkeys_dir = "keys"\n'
         f'[node]\naddress = "127.0.0.1:{node_port}"\n'
-        f'[partners.{PARTNER[nation]}]\naddress = "127.0.0.1:{pport}"\n'
+        f'[tls]\ncert = "{n}-pki/clients/gateway-{n}.pem"\n'
+        f'key = "{n}-pki/clients/gateway-{n}.key"\n'
+        f'[partners.{p}]\naddress = "127.0.0.1:{pport}"\nca = "{p.lower()}-pki/ca.pem"\n'
         f'tier = "{TIERS[nation].name}"\n'
     )
     return cfg

@@ -509,10 +509,14 @@ class TlsChannel(asyncio.Protocol):
         return frame
 
     def write_frame(self, payload: bytes) -> None:
+        self.write(_LEN.pack(len(payload)) + payload)
+
+    def write(self, data: bytes) -> None:
+        """Bytes into the TLS stream as they are (``write_frame`` frames them)."""
         if self._closed or self._transport is None or self._transport.is_closing():
             raise TransportError("the connection is closed")
         try:
-            self._ssl.write(_LEN.pack(len(payload)) + payload)
+            self._ssl.write(data)
         except (ssl.SSLError, OSError) as exc:
             raise TransportError(f"TLS write failed: {exc}") from exc
         self._flush()
