@@ -465,7 +465,13 @@ class TlsChannel(asyncio.Protocol):
         return self._ssl
 
     def peer_certificate(self) -> bytes | None:
-        return self._ssl.getpeercert(binary_form=True)
+        """The peer's certificate (DER); None if it showed none or the connection failed."""
+        if self.error is not None:
+            return None
+        try:
+            return self._ssl.getpeercert(binary_form=True)
+        except ValueError:  # the TLS session broke after the handshake (an alert)
+            return None
 
     def deadline(self, idle: float, read: float) -> float:
         """When this connection will have waited too long: a handshake and hello, or a

@@ -704,6 +704,8 @@ class PartnerLink:
     def _check_server(self, chan: TlsChannel) -> None:
         p = self.partner
         der = chan.peer_certificate()
+        if chan.error is not None:
+            raise LinkRefusedError(f"{p.nation} refused the link: {chan.error}")
         cert = x509.load_der_x509_certificate(der) if der else None
         if cert is None or not _issued_by(cert, self._tls.cas[p.nation]):
             raise LinkRefusedError(f"{p.nation}'s certificate is not issued by its pinned CA")
