@@ -778,8 +778,9 @@ class Forwarder:
         self.window = max(1, window)
         self._retry, self._max_backoff = retry, max_backoff
         self._reply_timeout = reply_timeout
-        self.frames = 0
-        self.stalls = 0
+        self.frames = 0  # batch frames sent (resends too)
+        self.stalls = 0  # times the link stopped short and what was unanswered went again
+        self.max_inflight = 0
 
     async def run(self) -> None:
         nation = self.link.partner.nation
@@ -826,6 +827,7 @@ class Forwarder:
                     for chunk in self._frames(todo):
                         inflight.append((chunk, s.send(batch_frame([m.data for m in chunk]))))
                         self.frames += 1
+                    self.max_inflight = max(self.max_inflight, len(inflight))
                     todo = []
                     await s.chan.drain()
                 while inflight and (inflight[0][1].done() or len(inflight) >= self.window):
