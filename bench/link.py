@@ -70,7 +70,7 @@ def _items(run: str) -> list[bytes]:
                 category="track",
                 callsign=f"HAWK {i}",
             )
-        )  # fmt: skip
+        )
         for i in range(N)
     ]
 
