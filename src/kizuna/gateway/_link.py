@@ -259,6 +259,19 @@ class Budget:
         return self.held > self.limit
 
 
+def _not_a_client_hello(head: bytes, limit: int) -> str:
+    """Why the first bytes a client sent are not the start of a TLS ClientHello it may
+    send ("" when they are): a handshake record, a ClientHello, a length within ``limit``."""
+    if head[0] != 0x16 or head[1] != 0x03:
+        return "not a TLS handshake"
+    if head[5] != 0x01:
+        return "a TLS handshake that does not open with a ClientHello"
+    length = int.from_bytes(head[6:9], "big")
+    if length > limit:
+        return f"a ClientHello of {length} bytes, over the {limit}-byte limit"
+    return ""
+
+
 def _retrieved(f: asyncio.Future[None]) -> None:
     """A failed handshake is the owner's to report: never asyncio's 'exception never
     retrieved'."""
@@ -314,6 +327,9 @@ class TlsChannel(asyncio.Protocol):
         self.raw_in = 0
         self.peer = "?"
         self._paused = False
+        # A listener reads the first record and handshake headers itself: a peer that is not
+        # opening TLS, or claims a hello longer than it may send, costs OpenSSL nothing.
+        self._probe: bytearray | None = bytearray() if server_side else None
         self._writable = asyncio.Event()
         self._writable.set()
         self.handshake.add_done_callback(_retrieved)
@@ -345,6 +361,15 @@ class TlsChannel(asyncio.Protocol):
                 "unauth-bytes",
             )
             return
+        if self._probe is not None:
+            self._probe += data
+            if len(self._probe) < 9:
+                return
+            data, self._probe = bytes(self._probe), None
+            why = _not_a_client_hello(data, self._unauth_limit or MAX_FRAME)
+            if why:
+                self.fail(why, "handshake")
+                return
         self._in.write(data)
         if not self.handshake.done():
             self._handshake()
@@ -447,7 +472,13 @@ class TlsChannel(asyncio.Protocol):
             self._transport.write(data)
 
     def _account(self) -> None:
-        held = 0 if self._closed else self._in.pending + len(self._buf) + self._queued
+        # Before authentication every byte received counts as held: OpenSSL keeps what it
+        # has read of a handshake message out of sight, and the peer is nobody yet.
+        held = self._in.pending + len(self._buf) + self._queued
+        if not self.authenticated:
+            held = max(held, self.raw_in)
+        if self._closed:
+            held = 0
         if self._budget is not None:
             self._budget.held += held - self._held
             self._held = held
@@ -482,6 +513,11 @@ class TlsChannel(asyncio.Protocol):
         if self.frame_since is not None:
             return self.frame_since + read
         return self.active + idle
+
+    def authenticate(self) -> None:
+        """The peer is known (certificate and hello): frames up to ``max_frame`` from now."""
+        self.authenticated = True
+        self._account()
 
     def fail(self, why: str, kind: str) -> None:
         """Give up on this connection at once, for ``why``."""

@@ -402,7 +402,7 @@ class PartnerListener:
             self.refusals.add(chan.peer, kind, str(exc))
             chan.fail(str(exc), kind)
             return
-        chan.authenticated = True
+        chan.authenticate()
         log.info("partner %s connected from %s", partner, chan.peer)
         try:
             while (frame := await chan.read_frame()) is not None:
@@ -698,7 +698,7 @@ class PartnerLink:
             if isinstance(exc, LinkRefusedError):
                 raise
             raise LinkRefusedError(f"{p.nation} refused the link: {exc}") from exc
-        chan.authenticated = True
+        chan.authenticate()
         return _Session(chan, p.nation)
 
     def _check_server(self, chan: TlsChannel) -> None:
