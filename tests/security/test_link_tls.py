@@ -79,7 +79,7 @@ async def test_a_plain_tcp_client_gets_nothing(tmp_path: Path) -> None:
     assert jpn.gw.ledger.partners() == []  # a forged USA envelope is no USA denial
 
 
-def _client_link(w_dir: Path, cfg_path: Path, port: int, clock: ManualClock) -> PartnerLink:
+def _client_link(cfg_path: Path, port: int, clock: ManualClock) -> PartnerLink:
     cfg = load_gateway_file(cfg_path)
     (p,) = cfg.partners.values()
     p = type(p)(p.nation, "127.0.0.1", port, p.tier, p.ca)
@@ -102,7 +102,7 @@ async def test_a_certificate_from_the_wrong_ca_fails_the_handshake(tmp_path: Pat
     cfg = tmp_path / "rogue.toml"
     cfg.write_text(text[:start] + tls + text[end:])
     try:
-        link = _client_link(tmp_path, cfg, jpn.port, clock)
+        link = _client_link(cfg, jpn.port, clock)
         with pytest.raises(TransportError):
             await link.session()
         # and straight at the TLS layer: the listener refuses the certificate
@@ -117,7 +117,7 @@ async def test_a_certificate_from_the_wrong_ca_fails_the_handshake(tmp_path: Pat
             raise ConnectionResetError("closed")
         writer.close()
         # the genuine USA certificate works
-        good = _client_link(tmp_path, w.configs["USA"], jpn.port, clock)
+        good = _client_link(w.configs["USA"], jpn.port, clock)
         await good.session()
         await good.drop()
         assert jpn.gw.received() == []

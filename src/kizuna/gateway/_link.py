@@ -152,12 +152,14 @@ class Hello(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     signature: bytes = b""
 
     def body(self) -> bytes:
+        """What the signature covers: every field but the signature."""
         return (
             f"kizuna-hello/v1\n{self.step}\n{self.sender}\n{self.receiver}\n"
             f"{self.nonce.hex()}\n{self.echo.hex()}\n{self.at}\n{int(self.ok)}\n{self.why}\n"
         ).encode()
 
     def encode(self) -> bytes:
+        """The wire form: a JSON object (bytes fields in base64)."""
         return msgspec.json.encode(self)
 
 
@@ -165,11 +167,13 @@ def make_hello(
     signer: Signer, step: str, receiver: str, *, nonce: bytes, echo: bytes, at: str,
     ok: bool = True, why: str = "",
 ) -> Hello:  # fmt: skip
+    """A hello step from ``signer`` to ``receiver``, signed."""
     h = Hello(step, signer.name, receiver, nonce, echo, at, ok, why[:200])
     return msgspec.structs.replace(h, signature=signer.sign(h.body()))
 
 
 def decode_hello(data: bytes) -> Hello:
+    """Parse (not yet trust) a hello step."""
     try:
         return msgspec.json.decode(data, type=Hello)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -208,6 +212,7 @@ _RAWS = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 def decode_batch(body: bytes) -> list[bytes]:
+    """The envelopes of a ``B`` frame's body, each as the bytes it was sent as."""
     try:
         raws = _RAWS.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -231,6 +236,9 @@ class Result(msgspec.Struct, frozen=True):
 
 
 class BatchReply(msgspec.Struct, frozen=True):
+    """The reply to a ``B`` frame: one result per envelope, in order (fewer, with ``error``,
+    when the batch could not be read: the sender treats the rest as to retry)."""
+
     results: list[Result]
     error: str = ""
 
@@ -239,6 +247,7 @@ _REPLY = msgspec.json.Decoder(BatchReply)
 
 
 def decode_reply(data: bytes) -> BatchReply:
+    """Parse a ``B`` frame's reply."""
     try:
         return _REPLY.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -256,6 +265,7 @@ class Budget:
         self.held = 0
 
     def over(self) -> bool:
+        """More held than the limit allows."""
         return self.held > self.limit
 
 
@@ -493,6 +503,7 @@ class TlsChannel(asyncio.Protocol):
 
     @property
     def ssl_object(self) -> ssl.SSLObject:
+        """The TLS session (its context tells which partner's CA the listener chose)."""
         return self._ssl
 
     def peer_certificate(self) -> bytes | None:
@@ -564,12 +575,14 @@ class TlsChannel(asyncio.Protocol):
         self._flush()
 
     async def drain(self) -> None:
+        """Wait while the transport's write buffer is full."""
         await self._writable.wait()
         if self._closed:
             raise TransportError("the connection is closed")
 
     @property
     def closed(self) -> bool:
+        """The connection has ended, or the peer has finished sending."""
         return self._closed or self._eof
 
     def close(self) -> None:

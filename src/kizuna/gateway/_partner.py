@@ -232,6 +232,7 @@ class Refusals:
         return int(self._clock.now().timestamp() // self._window_s)
 
     def add(self, address: str, kind: str, why: str) -> None:
+        """Count one failure; the first of its window is also logged (at WARNING)."""
         w = self._window()
         self.flush(before=w)
         key = (address, w)
@@ -246,6 +247,10 @@ class Refusals:
                 self._open[key] = Counter()
         self._open[key][kind] += 1
         self.total += 1
+
+    def tick(self) -> None:
+        """Write the windows that have closed by now."""
+        self.flush(before=self._window())
 
     def flush(self, before: int | None = None) -> None:
         """Write the windows that have closed (every window when ``before`` is None)."""
@@ -317,9 +322,11 @@ class PartnerListener:
 
     @property
     def buffered(self) -> int:
+        """Bytes held for all connections now (before authentication: all they sent)."""
         return self._budget.held
 
     async def start(self, host: str, port: int) -> int:
+        """Listen; the port listened on."""
         loop = asyncio.get_running_loop()
         lim = self._limits
 
@@ -341,6 +348,7 @@ class PartnerListener:
         return self.port
 
     async def stop(self) -> None:
+        """Close every connection and write the open refusal windows to the audit."""
         if self._server is not None:
             self._server.close()
         if self._sweeper is not None:
@@ -388,7 +396,7 @@ class PartnerListener:
                 if now > chan.deadline(lim.idle_timeout_s, lim.read_timeout_s):
                     idle = chan.frame_since is None and (chan.authenticated or not chan.raw_in)
                     chan.fail("timed out", "idle" if idle else "timeout")
-            self.refusals.flush(before=self.refusals._window())
+            self.refusals.tick()
 
     # -- one connection -----------------------------------------------------------------
 
@@ -581,9 +589,11 @@ class _Session:
 
     @property
     def alive(self) -> bool:
+        """Still reading replies."""
         return not self._reader.done() and not self.chan.closed
 
     def send(self, frame: bytes) -> asyncio.Future[bytes]:
+        """Write a request now; its reply completes the future."""
         if not self.alive:
             raise TransportError(f"the link to {self.partner} is closed")
         fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
@@ -650,6 +660,7 @@ class PartnerLink:
         self.connects = 0
 
     async def session(self) -> _Session:
+        """The open, authenticated connection, made now if there is none."""
         async with self._lock:
             if self._session is not None and self._session.alive:
                 return self._session
@@ -658,6 +669,7 @@ class PartnerLink:
             return self._session
 
     async def call(self, frame: bytes, timeout: float | None = None) -> bytes:
+        """One request and its reply (beside whatever else is in flight)."""
         s = await self.session()
         fut = s.send(frame)
         await s.chan.drain()
@@ -668,6 +680,7 @@ class PartnerLink:
             raise TransportError(f"{self.partner.nation} did not answer in time") from exc
 
     async def drop(self) -> None:
+        """Close the connection; the next request opens a new one."""
         s, self._session = self._session, None
         if s is not None:
             await s.close()
@@ -783,6 +796,7 @@ class Forwarder:
         self.max_inflight = 0
 
     async def run(self) -> None:
+        """Forward until cancelled."""
         nation = self.link.partner.nation
         sub = await self._bus.subscribe(subject("out", nation), durable=f"link-{nation}")
         delay = self._retry
