@@ -16,7 +16,7 @@ from kizuna.errors import ConfigError, TransportError
 from kizuna.gateway import GatewayServer, KeyRing, Signer, load_gateway_file, seal
 from kizuna.gateway._link import batch_frame
 from kizuna.gateway._partner import PartnerLink, link_tls
-from tests.gateway._procs import gateway_pki, link_toml
+from tests.gateway._procs import gateway_pki, kizuna, link_toml
 from tests.gateway.conftest import T0, item, raw
 from tests.security._link import Proxy, make_world, route, server, usa_items, wait_for
 
@@ -178,3 +178,11 @@ async def test_a_plain_link_refuses_to_start(tmp_path: Path, edit: object, field
     assert err.value.field == field
     assert "\n" not in str(err.value)
     assert not (tmp_path / "usa" / "gateway.db").exists()  # refused before anything opened
+
+
+def test_the_command_refuses_a_plain_link_in_one_line(tmp_path: Path) -> None:
+    w = make_world(tmp_path)
+    _without(w.configs["USA"], "[tls]", "[partners.")
+    out = kizuna("gateway", "serve", "-c", str(w.configs["USA"]), check=False)
+    assert out.returncode != 0 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "tls" in out.stderr and "Traceback" not in out.stderr
