@@ -19,6 +19,8 @@ from kizuna.gateway import GatewayServer, generate_keys, load_gateway_file
 from tests.gateway.conftest import T0
 from tests.security._link import World, make_world, server, usa_items, wait_for
 
+pytestmark = pytest.mark.integration
+
 
 def _wrong_key(w: World, holder: str, of: str) -> bytes:
     """Give ``holder`` a public key for ``of`` that is not ``of``'s; return the right one."""

@@ -22,6 +22,8 @@ from tests.gateway._procs import gateway_pki
 from tests.gateway.conftest import T0, item, raw
 from tests.security._link import make_world, wait_for
 
+pytestmark = pytest.mark.integration
+
 LIMITS = ("[limits]\nmax_connections = {conns}\nidle_timeout_s = {idle}\n"
           "read_timeout_s = {read}\nmax_unauth_bytes = 65536\n")  # fmt: skip
 

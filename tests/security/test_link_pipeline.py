@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kizuna.clock import ManualClock
 from kizuna.gateway import KeyRing, Signer, load_gateway_file
 from kizuna.gateway._link import batch_frame, decode_reply
 from kizuna.gateway._partner import PartnerLink, link_tls
 from tests.gateway.conftest import T0
 from tests.security._link import Proxy, make_world, route, server, usa_items, wait_for
+
+pytestmark = pytest.mark.integration
 
 
 async def test_a_thousand_items_go_in_a_few_batches_over_one_connection(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ from tests.gateway._procs import gateway_pki, kizuna, link_toml
 from tests.gateway.conftest import T0, item, raw
 from tests.security._link import Proxy, make_world, route, server, usa_items, wait_for
 
+pytestmark = pytest.mark.integration
+
 SECRET_CALLSIGN = "HAWK 1"
 
 
