@@ -13,10 +13,17 @@ import pytest
 
 from kizuna.clock import ManualClock
 from kizuna.errors import ConfigError, TransportError
-from kizuna.gateway import GatewayServer, KeyRing, Signer, load_gateway_file, seal
-from kizuna.gateway._link import batch_frame
+from kizuna.gateway import (
+    GatewayServer,
+    KeyRing,
+    Signer,
+    generate_keys,
+    load_gateway_file,
+    seal,
+)
+from kizuna.gateway._link import batch_frame, decode_reply
 from kizuna.gateway._partner import PartnerLink, link_tls
-from tests.gateway._procs import gateway_pki, kizuna, link_toml
+from tests.gateway._procs import free_port, gateway_pki, kizuna, link_toml
 from tests.gateway.conftest import T0, item, raw
 from tests.security._link import Proxy, make_world, route, server, usa_items, wait_for
 
@@ -188,3 +195,51 @@ def test_the_command_refuses_a_plain_link_in_one_line(tmp_path: Path) -> None:
     out = kizuna("gateway", "serve", "-c", str(w.configs["USA"]), check=False)
     assert out.returncode != 0 and out.stdout == ""
     assert out.stderr.count("\n") == 1 and "tls" in out.stderr and "Traceback" not in out.stderr
+
+
+async def test_each_of_several_partners_is_known_by_its_own_ca_and_speaks_only_for_itself(
+    tmp_path: Path,
+) -> None:
+    """USA serves JPN and KOR, whose CAs (each from its own ``pki init``) bear the same name.
+    Each is identified by the CA that issued its certificate; KOR sending an envelope that
+    JPN signed is refused as from an unknown sender, and counted as KOR's, not JPN's."""
+    nations = ("USA", "JPN", "KOR")
+    pki = {n: gateway_pki(tmp_path, n) for n in nations}
+    for n in nations:
+        generate_keys(n, tmp_path / "keys")
+    port = free_port()
+    cfg = tmp_path / "usa.toml"
+    cfg.write_text(
+        f'nation = "USA"\nlisten = "127.0.0.1:{port}"\ndata_dir = "usa"\n'
+        'key = "keys/USA.key"\nkeys_dir = "keys"\n'
+        + link_toml(tmp_path, pki["USA"], {n: ("127.0.0.1:1", pki[n]) for n in ("JPN", "KOR")})
+    )
+    for n in ("JPN", "KOR"):
+        (tmp_path / f"{n}.toml").write_text(
+            f'nation = "{n}"\nlisten = "127.0.0.1:0"\ndata_dir = "{n}"\n'
+            f'key = "keys/{n}.key"\nkeys_dir = "keys"\n'
+            + link_toml(tmp_path, pki[n], {"USA": (f"127.0.0.1:{port}", pki["USA"])})
+            + 'tier = "T2"\n'
+        )
+    clock = ManualClock(T0)
+    usa = GatewayServer(load_gateway_file(cfg), clock, checkpoint_every=3600)
+    await usa.start()
+    links = {n: _client_link(tmp_path / f"{n}.toml", port, clock) for n in ("JPN", "KOR")}
+    try:
+        jpn_key = Signer.load("JPN", tmp_path / "keys" / "JPN.key")
+        body = raw(item("j1", origin="JPN", label="JPN HI//REL TO JPN, USA"))
+        env = seal(jpn_key, msg_id="JPN-j1", receiver="USA", sent_at=T0.isoformat(),
+                   audit_seq=0, item=body)  # fmt: skip
+        kor = decode_reply(await links["KOR"].call(batch_frame([env.encode()])))
+        assert [(r.reasons, r.status) for r in kor.results] == [
+            (["DENY_UNKNOWN_SENDER"], "refused")
+        ]
+        jpn = decode_reply(await links["JPN"].call(batch_frame([env.encode()])))
+        assert [(r.outcome, r.status) for r in jpn.results] == [("ACCEPT", "delivered")]
+        assert usa.gw.ledger.total("in", "KOR").denied == 1
+        assert usa.gw.ledger.total("in", "JPN").denied == 0
+        assert [(r.origin, r.uid) for r in usa.gw.received()] == [("JPN", "j1")]
+    finally:
+        for link in links.values():
+            await link.drop()
+        await usa.stop()
