@@ -411,8 +411,10 @@ class PartnerListener:
             partner = self._identify(chan)
             await self._hello(chan, partner)
         except (TransportError, ParseError, _RefusedError) as exc:
-            kind = chan.failure or getattr(exc, "kind", "hello")
-            self.refusals.add(chan.peer, kind, str(exc))
+            shook = chan.handshake.done() and chan.handshake.exception() is None
+            kind = chan.failure or getattr(exc, "kind", "hello" if shook else "handshake")
+            if kind != "stop":
+                self.refusals.add(chan.peer, kind, str(exc))
             chan.fail(str(exc), kind)
             return
         chan.authenticate()
