@@ -8,7 +8,51 @@ import signal
 import socket
 import subprocess
 import sys
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from kizuna.identity import init_pki, registry_from_mapping
+
+GATEWAY_CLEARANCE = {"USA": "USA:TOP SECRET", "JPN": "JPN:KIMITSU"}
+
+
+@dataclass(frozen=True)
+class LinkPki:
+    """A nation's own PKI (its own CA) holding its gateway principal's certificate."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    pki: Path
+
+
+def gateway_pki(d: Path, nation: str, *, directory: str | None = None,
+                extra: str = "") -> LinkPki:  # fmt: skip
+    """``kizuna pki init`` for one nation: a registry with its ``kind = "gateway"`` principal
+    ``gateway-<nation>`` (and ``extra`` principals), in ``d/<directory or nation>-pki``."""
+    n = nation.lower()
+    pid = f"gateway-{n}"
+    clearance = GATEWAY_CLEARANCE.get(nation, f"{nation}:SECRET")
+    text = (
+        f'[[principal]]\nid = "{pid}"\nnation = "{nation}"\nclearance = "{clearance}"\n'
+        f'expires = "2099-12-31"\nkind = "gateway"\n\n{extra}'
+    )
+    where = d / f"{directory or n}-pki"
+    paths = init_pki(where, registry_from_mapping(tomllib.loads(text)),
+                     datetime.now(UTC) - timedelta(minutes=1))  # fmt: skip
+    cert, key = paths.clients[pid]
+    return LinkPki(paths.ca_cert, cert, key, where)
+
+
+def link_toml(d: Path, own: LinkPki, partners: dict[str, tuple[str, LinkPki]]) -> str:
+    """The ``[tls]`` table and ``[partners.X]`` tables (address, ca) for a gateway file in
+    ``d``; ``partners``: nation -> (address, that nation's PKI)."""
+    out = f'[tls]\ncert = "{own.cert.relative_to(d)}"\nkey = "{own.key.relative_to(d)}"\n'
+    for nation, (address, pki) in partners.items():
+        out += f'[partners.{nation}]\naddress = "{address}"\nca = "{pki.ca.relative_to(d)}"\n'
+    return out
 
 
 def free_port() -> int:
@@ -58,11 +102,22 @@ class Proc:
 
 
 def write_config(d: Path, nation: str, port: int, partner: str, pport: int, tier: str) -> Path:
+    """A gateway file with the link's TLS: each nation's PKI is made once, in ``d``."""
+    pkis = {}
+    for n in (nation, partner):
+        where = d / f"{n.lower()}-pki"
+        client = where / "clients" / f"gateway-{n.lower()}"
+        pkis[n] = (
+            LinkPki(where / "ca.pem", client.with_suffix(".pem"), client.with_suffix(".key"), where)
+            if (where / "ca.pem").exists()
+            else gateway_pki(d, n)
+        )
     cfg = d / f"{nation.lower()}.toml"
     cfg.write_text(
         f'nation = "{nation}"\nlisten = "127.0.0.1:{port}"\ndata_dir = "{nation.lower()}"\n'
         f'key = "keys/{nation}.key"\nkeys_dir = "keys"\n'
-        f'[partners.{partner}]\naddress = "127.0.0.1:{pport}"\ntier = "{tier}"\n'
+        + link_toml(d, pkis[nation], {partner: (f"127.0.0.1:{pport}", pkis[partner])})
+        + f'tier = "{tier}"\n'
     )
     return cfg
 

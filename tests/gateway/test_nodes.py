@@ -63,15 +63,12 @@ PARTNER = {"USA": "JPN", "JPN": "USA"}
 
 
 def _registry(nation: str) -> str:
-    people = "".join(
+    rows = [(pid, cl, "person") for pid, cl in PEOPLE[nation]]
+    rows.append((f"gateway-{nation.lower()}", GATEWAY_CLEARANCE[nation], "gateway"))
+    return "".join(
         f'[[principal]]\nid = "{pid}"\nnation = "{nation}"\nclearance = "{cl}"\n'
-        f'expires = "2099-12-31"\n\n'
-        for pid, cl in PEOPLE[nation]
-    )
-    gateway = f"gateway-{nation.lower()}"  # the node's gateway: reads the node's feed
-    return people + (
-        f'[[principal]]\nid = "{gateway}"\nkind = "gateway"\nnation = "{nation}"\n'
-        f'clearance = "{GATEWAY_CLEARANCE[nation]}"\nexpires = "2099-12-31"\n\n'
+        f'expires = "2099-12-31"\nkind = "{kind}"\n\n'
+        for pid, cl, kind in rows
     )
 
 
@@ -92,7 +89,9 @@ def _node_config(d: Path, nation: str) -> Path:
 
 
 def _gateway_config(d: Path, nation: str, port: int, pport: int, node_port: int) -> Path:
-    n = nation.lower()
+    """The partner link is TLS with the gateway principal's certificate from the nation's own
+    PKI, the partner's CA pinned; the same certificate reads the node's feed."""
+    n, p = nation.lower(), PARTNER[nation]
     cfg = d / f"{n}-gw.toml"
     cfg.write_text(
         f'nation = "{nation}"\nlisten = "127.0.0.1:{port}"\n'
@@ -100,7 +99,7 @@ def _gateway_config(d: Path, nation: str, port: int, pport: int, node_port: int)
         f'[tls]\ncert = "{n}-pki/clients/gateway-{n}.pem"\n'
         f'key = "{n}-pki/clients/gateway-{n}.key"\n'
         f'[node]\naddress = "127.0.0.1:{node_port}"\nca = "{n}-pki/ca.pem"\n'
-        f'[partners.{PARTNER[nation]}]\naddress = "127.0.0.1:{pport}"\n'
+        f'[partners.{p}]\naddress = "127.0.0.1:{pport}"\nca = "{p.lower()}-pki/ca.pem"\n'
         f'tier = "{TIERS[nation].name}"\n'
     )
     return cfg

@@ -1,4 +1,5 @@
-"""A serving gateway in process, attacked on its partner port: every refusal is on the record,
+"""A serving gateway in process, attacked on its partner port by an authenticated partner
+(its TLS certificate and signing key): every refusal is on the record, as that partner's,
 and the server keeps serving."""
 
 from __future__ import annotations
@@ -12,76 +13,96 @@ from pathlib import Path
 import pytest
 
 from kizuna.clock import ManualClock
-from kizuna.gateway import GatewayServer, Meta, generate_keys, load_gateway_file, seal
-from kizuna.gateway._link import read_frame, request, write_frame
-from tests.gateway._procs import free_port
+from kizuna.gateway import GatewayServer, KeyRing, Meta, Signer, load_gateway_file, seal
+from kizuna.gateway._link import batch_frame, decode_reply, read_frame, write_frame
+from kizuna.gateway._partner import PartnerLink, link_tls
 from tests.gateway.conftest import SIGNERS, T0, item, raw
+from tests.security._link import make_world, server
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[GatewayServer]:
-    generate_keys("USA", tmp_path / "keys")
-    generate_keys("JPN", tmp_path / "keys")
-    cfg = tmp_path / "usa.toml"
-    cfg.write_text(
-        'nation = "USA"\nlisten = "127.0.0.1:0"\n'
-        f'[partners.JPN]\naddress = "127.0.0.1:{free_port()}"\ntier = "T2"\n'
-    )
-    srv = GatewayServer(load_gateway_file(cfg), ManualClock(T0), checkpoint_every=3600)
+async def pair(tmp_path: Path) -> AsyncIterator[tuple[GatewayServer, PartnerLink]]:
+    """USA serving; a link from JPN's side to it (JPN's files, but no JPN server)."""
+    w = make_world(tmp_path)
+    clock = ManualClock(T0)
+    srv = server(w, "USA", clock)
     await srv.start()
-    yield srv
+    jpn = load_gateway_file(w.configs["JPN"])
+    link = PartnerLink(
+        jpn.partners["USA"], link_tls(jpn), signer=Signer.load("JPN", jpn.key),
+        ring=KeyRing.load_dir(jpn.keys_dir), keys_dir=jpn.keys_dir, clock=clock,
+    )  # fmt: skip
+    yield srv, link
+    await link.drop()
     await srv.stop()
 
 
-async def _send(port: int, payload: bytes) -> dict[str, object]:
-    return dict(json.loads(await request("127.0.0.1", port, payload[:1], payload[1:])))
+async def _closed(link: PartnerLink) -> None:
+    s = await link.session()
+    for _ in range(100):
+        if not s.alive:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the server kept the connection")
 
 
-async def test_a_frame_over_the_limit_is_refused_and_audited(server: GatewayServer) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(struct.pack(">I", 2 << 20))  # claims 2 MiB
-    await writer.drain()
-    assert await reader.read() == b""  # closed on us
-    writer.close()
+async def test_a_frame_over_the_limit_is_refused_and_audited(
+    pair: tuple[GatewayServer, PartnerLink],
+) -> None:
+    srv, link = pair
+    s = await link.session()
+    s.chan.write(struct.pack(">I", 2 << 20))  # claims 2 MiB
+    await _closed(link)
     await asyncio.sleep(0.05)
-    last = server.gw.audit.entry(len(server.gw.audit) - 1)
-    assert (last.event, last.outcome, last.reasons) == ("inbound", "DENY", ("DENY_TOO_LARGE",))
-    assert server.dropped_frames == 1
+    last = srv.gw.audit.entry(len(srv.gw.audit) - 1)
+    assert (last.event, last.partner, last.outcome) == ("inbound", "JPN", "DENY")
+    assert last.reasons == ("DENY_TOO_LARGE",)
+    assert srv.dropped_frames == 1
 
 
-async def test_a_cut_frame_is_refused_as_malformed(server: GatewayServer) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(struct.pack(">I", 100) + b"E{")
-    writer.write_eof()
-    assert await reader.read() == b""
-    writer.close()
-    await asyncio.sleep(0.05)
-    last = server.gw.audit.entry(len(server.gw.audit) - 1)
+async def test_a_cut_frame_is_refused_as_malformed(
+    pair: tuple[GatewayServer, PartnerLink],
+) -> None:
+    srv, link = pair
+    s = await link.session()
+    s.chan.write(struct.pack(">I", 100) + b"B[")
+    s.chan.close()
+    await asyncio.sleep(0.2)
+    last = srv.gw.audit.entry(len(srv.gw.audit) - 1)
     assert last.reasons == ("DENY_PARSE",) and "inside a frame" in last.detail
+    assert last.partner == "JPN"
 
 
 async def test_bad_envelopes_get_reasons_and_the_server_keeps_serving(
-    server: GatewayServer,
+    pair: tuple[GatewayServer, PartnerLink],
 ) -> None:
-    junk = await _send(server.port, b"Enot an envelope")
-    assert junk["outcome"] == "DENY" and junk["reasons"] == ["DENY_PARSE"]
+    srv, link = pair
     jpn_item = raw(item("j", origin="JPN", label="JPN HI//REL TO JPN, USA"))
-    good_env = seal(SIGNERS["JPN"], msg_id="x1", receiver="USA", sent_at=T0.isoformat(),
-                    audit_seq=0, item=jpn_item, meta=Meta("JPN", "track"))  # fmt: skip
-    # the test's keys are not this server's: the signature does not verify
-    forged = await _send(server.port, b"E" + good_env.encode())
-    assert forged["reasons"] == ["DENY_BAD_SIGNATURE"]
-    unknown = await _send(server.port, b"Zwhat")
+    other_key = seal(SIGNERS["JPN"], msg_id="x1", receiver="USA", sent_at=T0.isoformat(),
+                     audit_seq=0, item=jpn_item, meta=Meta("JPN", "track"))  # fmt: skip
+    posing = seal(Signer.generate("KOR"), msg_id="x2", receiver="USA", sent_at=T0.isoformat(),
+                  audit_seq=0, item=jpn_item, meta=Meta("JPN", "track"))  # fmt: skip
+    reply = decode_reply(await link.call(batch_frame([b'"not an envelope"', posing.encode()])))
+    assert [r.reasons for r in reply.results] == [["DENY_PARSE"], ["DENY_UNKNOWN_SENDER"]]
+    assert [r.status for r in reply.results] == ["refused", "refused"]
+    # signed by a key that is not JPN's: not final, the sender is to send it again
+    reply = decode_reply(await link.call(batch_frame([other_key.encode()])))
+    assert [(r.reasons, r.status) for r in reply.results] == [(["DENY_BAD_SIGNATURE"], "retry")]
+    unknown = json.loads(await link.call(b"Zwhat"))
     assert "unknown request" in str(unknown["error"])
-    cp = await _send(server.port, b"C{}")
+    cp = json.loads(await link.call(b"C{}"))
     assert "checkpoint" in str(cp["error"])
-    assert server.gw.received() == []
-    stats = server.gw.ledger.total("in")
-    assert stats.denied == 2 and stats.released == 0
+    assert srv.gw.received() == []
+    stats = srv.gw.ledger.total("in", "JPN")  # an authenticated partner's denials are its own
+    assert stats.denied == 3 and stats.released == 0
+    assert srv.gw.ledger.partners() == ["JPN"]
 
 
-async def test_the_admin_port_answers_and_refuses_nonsense(server: GatewayServer) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.admin_port)
+async def test_the_admin_port_answers_and_refuses_nonsense(
+    pair: tuple[GatewayServer, PartnerLink],
+) -> None:
+    srv, _ = pair
+    reader, writer = await asyncio.open_connection("127.0.0.1", srv.admin_port)
     write_frame(writer, b"O" + json.dumps({"partner": "JPN", "items": [{"uid": 1}]}).encode())
     await writer.drain()
     reply = json.loads(await read_frame(reader) or b"null")

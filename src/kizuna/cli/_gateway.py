@@ -98,7 +98,11 @@ def _hold_cmd(cfg: GatewayFile, kind: str, code: bytes, args: dict[str, object])
 @gateway_app.command("serve")
 def serve(config: ConfigOpt) -> None:
     """Serve the partner link and the admin port until SIGTERM."""
-    asyncio.run(serve_forever(_cfg(config), RealClock()))
+    try:
+        asyncio.run(serve_forever(_cfg(config), RealClock()))
+    except KizunaError as exc:  # a plain link, a missing key file: one line, no traceback
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @gateway_app.command("keygen")

@@ -3,7 +3,13 @@ tamper-evident audit log, the originators' sanitisation rules, a hold queue for 
 reciprocity ledger."""
 
 from kizuna.gateway._audit import AuditEntry, AuditLog, AuditRow, AuditSink, Checkpoint
-from kizuna.gateway._config import GatewayFile, Partner, build_gateway, load_gateway_file
+from kizuna.gateway._config import (
+    GatewayFile,
+    Limits,
+    Partner,
+    build_gateway,
+    load_gateway_file,
+)
 from kizuna.gateway._cot import CotItemCodec, category_of
 from kizuna.gateway._db import GatewayDb, HeldItem, Received
 from kizuna.gateway._envelope import Envelope, Meta, open_envelope, seal, seal_batch
@@ -49,6 +55,7 @@ __all__ = [
     "JsonItemCodec",
     "KeyRing",
     "Ledger",
+    "Limits",
     "MerkleTree",
     "Meta",
     "Outcome",

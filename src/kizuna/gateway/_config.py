@@ -21,7 +21,7 @@ from kizuna.gateway._keys import KeyRing, Signer
 from kizuna.gateway._rules import load_rules
 from kizuna.roadmap import Tier, assess, latest, load_assessments, load_catalogue
 
-__all__ = ["GatewayFile", "Partner", "build_gateway", "load_gateway_file"]
+__all__ = ["GatewayFile", "Limits", "Partner", "build_gateway", "load_gateway_file"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,18 @@ class Partner:
     host: str
     port: int
     tier: Tier | None  # None: computed from the roadmap assessments
+    ca: Path | None = None  # the partner's CA certificate, pinned for the link
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What the partner listener grants a connection (``[limits]``)."""
+
+    max_connections: int = 64
+    idle_timeout_s: float = 60.0
+    read_timeout_s: float = 10.0  # to finish a frame (and the TLS handshake) once begun
+    max_unauth_bytes: int = 64 * 1024  # bytes a connection may send before it is authenticated
+    max_buffered_bytes: int = 16 << 20  # over every connection together (not a file key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +59,10 @@ class GatewayFile:
     max_bytes: int = 64 * 1024
     node: tuple[str, int] | None = None  # the national node's feed ([node] address)
     codec: str = "json"  # "cot" beside a node
-    tls_cert: Path | None = None  # [tls]: our certificate (also our feed client certificate)
+    tls_cert: Path | None = None  # [tls]: our certificate, both ends of the link and the feed
     tls_key: Path | None = None
     node_ca: Path | None = None  # [node] ca: the node's CA, the only one its feed may show
+    limits: Limits = Limits()
 
     @property
     def db_path(self) -> Path:
@@ -69,7 +82,7 @@ def _addr(text: object, where: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _partner(nation: str, raw: Any) -> Partner:
+def _partner(nation: str, raw: Any, base: Path) -> Partner:
     where = f"partners.{nation}"
     if not isinstance(raw, dict):
         raise ConfigError("must be a table", field=where)
@@ -77,7 +90,43 @@ def _partner(nation: str, raw: Any) -> Partner:
     tier = raw.get("tier")
     if tier is not None and tier not in Tier.__members__:
         raise ConfigError(f"unknown tier {tier!r}", field=f"{where}.tier")
-    return Partner(nation, host, port, Tier[tier] if tier else None)
+    ca = raw.get("ca")
+    if ca is not None and not isinstance(ca, str):
+        raise ConfigError("must be a path", field=f"{where}.ca")
+    return Partner(nation, host, port, Tier[tier] if tier else None, base / ca if ca else None)
+
+
+def _limits(raw: Any) -> Limits:
+    if raw is None:
+        return Limits()
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a table", field="limits")
+    got: dict[str, Any] = {}
+    for key, kind in (("max_connections", int), ("idle_timeout_s", float),
+                      ("read_timeout_s", float), ("max_unauth_bytes", int)):  # fmt: skip
+        value = raw.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError("must be a positive number", field=f"limits.{key}")
+        if kind is int and not isinstance(value, int):
+            raise ConfigError("must be a whole number", field=f"limits.{key}")
+        got[key] = kind(value)
+    return Limits(**got)
+
+
+def _tls(raw: Any, base: Path) -> tuple[Path | None, Path | None]:
+    if raw is None:
+        return None, None
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a table", field="tls")
+    paths = []
+    for key in ("cert", "key"):
+        value = raw.get(key)
+        if not isinstance(value, str) or not value:
+            raise ConfigError("must be a path", field=f"tls.{key}")
+        paths.append(base / value)
+    return paths[0], paths[1]
 
 
 def load_gateway_file(path: Path) -> GatewayFile:
@@ -99,7 +148,8 @@ def load_gateway_file(path: Path) -> GatewayFile:
     if not isinstance(nation, str) or not nation:
         raise ConfigError("is required", field="nation")
     host, port = _addr(doc.get("listen", "127.0.0.1:0"), "listen")
-    partners = {n: _partner(n, raw) for n, raw in doc.get("partners", {}).items()}
+    partners = {n: _partner(n, raw, base) for n, raw in doc.get("partners", {}).items()}
+    tls_cert, tls_key = _tls(doc.get("tls"), base)
     node = doc.get("node")
     if node is not None and not isinstance(node, dict):
         raise ConfigError("must be a table", field="node")
@@ -147,13 +197,15 @@ def load_gateway_file(path: Path) -> GatewayFile:
         tls_cert=tls_cert,
         tls_key=tls_key,
         node_ca=node_ca,
+        limits=_limits(doc.get("limits")),
     )
 
 
 def build_gateway(
-    cfg: GatewayFile, clock: Clock, codec: ItemCodec | None = None
+    cfg: GatewayFile, clock: Clock, codec: ItemCodec | None = None, ring: KeyRing | None = None
 ) -> tuple[Gateway, GatewayDb, SqliteBus]:
-    """Open the databases and keys a configuration names and wire the gateway."""
+    """Open the databases and keys a configuration names and wire the gateway. ``ring``: a
+    key ring the caller keeps (and may reload), else one read from ``keys_dir``."""
     catalogue = load_catalogue(cfg.catalogue)
     assessments = load_assessments(catalogue, cfg.assessments)
     today: date = clock.now().date()
@@ -169,7 +221,7 @@ def build_gateway(
     gw = Gateway(
         GatewayConfig(cfg.nation, tiers, max_bytes=cfg.max_bytes),
         signer=Signer.load(cfg.nation, cfg.key),
-        ring=KeyRing.load_dir(cfg.keys_dir),
+        ring=ring if ring is not None else KeyRing.load_dir(cfg.keys_dir),
         db=db,
         bus=bus,
         codec=codec or (CotItemCodec(cfg.nation) if cfg.codec == "cot" else JsonItemCodec()),

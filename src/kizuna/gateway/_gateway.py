@@ -280,10 +280,11 @@ class Gateway:
         known = self._known.get(msg_id)
         return self._db.seen(msg_id) if known is None else known
 
-    def refuse_frame(self, why: str, *, too_large: bool) -> None:
-        """A partner connection broke the framing (an oversized or cut frame): on the record,
-        though no sender can be named."""
-        work = Work(b"", "?", None, self._clock.now())
+    def refuse_frame(self, why: str, *, too_large: bool, partner: str) -> None:
+        """An authenticated partner's connection broke the framing (an oversized or cut
+        frame): on the record, as that partner's. (What fails before authentication is the
+        link's to count: it names no partner.)"""
+        work = Work(b"", partner, None, self._clock.now())
         reason = GuardReason.DENY_TOO_LARGE if too_large else GuardReason.DENY_PARSE
         v = Verdict.deny("frame", work, reason, error=why)
         self._record("inbound", v)

@@ -5,7 +5,7 @@ Keys live in files the operator creates (``kizuna gateway keygen``); none are sh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from kizuna.errors import ConfigError
 
-__all__ = ["KeyRing", "Signer", "generate_keys"]
+__all__ = ["KeyRing", "Signer", "generate_keys", "require_public_keys"]
 
 
 class Signer:
@@ -74,6 +74,12 @@ class KeyRing:
             keys[path.stem] = key
         return cls(keys)
 
+    def reload(self, directory: Path) -> None:
+        """Read ``directory`` again, in place: whoever holds this ring (the guard, the link)
+        believes a key the operator has just installed, without a restart. A directory that
+        no longer reads leaves the ring as it was."""
+        self._keys = dict(KeyRing.load_dir(directory)._keys)
+
     @property
     def names(self) -> Mapping[str, Ed25519PublicKey]:
         return MappingProxyType(self._keys)
@@ -87,6 +93,17 @@ class KeyRing:
         except InvalidSignature:
             return False
         return True
+
+
+def require_public_keys(directory: Path, names: Iterable[str]) -> None:
+    """Every partner's ``NAME.pub`` must be there before a gateway starts: without it every
+    item would be refused on arrival for a reason no partner can see."""
+    for name in sorted(names):
+        path = directory / f"{name}.pub"
+        if not path.is_file():
+            raise ConfigError(
+                f"no public key for partner {name}: install its {name}.pub", field=str(path)
+            )
 
 
 def generate_keys(name: str, directory: Path) -> tuple[Path, Path]:

@@ -1,5 +1,6 @@
-"""A serving gateway: the partner listener, one forwarder per partner draining the durable
-outbound queue in order, periodic checkpoint exchange, and a loopback-only admin port."""
+"""A serving gateway, wired: the partner listener and one forwarder per partner (the link, in
+``_partner``), periodic checkpoint exchange over that link, the node bridge, and a
+loopback-only admin port."""
 
 from __future__ import annotations
 
@@ -14,22 +15,28 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from kizuna.bus import SqliteBus, subject
+from kizuna.bus import SqliteBus
 from kizuna.clock import Clock
-from kizuna.errors import ConfigError, KizunaError, ParseError, TransportError
+from kizuna.errors import ConfigError, KizunaError, TransportError
 from kizuna.gateway._bridge import NodeBridge
-from kizuna.gateway._config import GatewayFile, Partner, build_gateway
+from kizuna.gateway._config import GatewayFile, build_gateway
 from kizuna.gateway._db import GatewayDb
-from kizuna.gateway._envelope import open_envelope
 from kizuna.gateway._gateway import Gateway
 from kizuna.gateway._guard import Verdict
+from kizuna.gateway._keys import KeyRing, Signer
 from kizuna.gateway._link import (
     MAX_FRAME,
     checkpoint_from_wire,
     checkpoint_to_wire,
     read_frame,
-    request,
     write_frame,
+)
+from kizuna.gateway._partner import (
+    Forwarder,
+    PartnerLink,
+    PartnerListener,
+    check_partners,
+    link_tls,
 )
 from kizuna.roadmap import Tier
 from kizuna.store import feed_client_context
@@ -66,13 +73,27 @@ def admin_address(data_dir: Path) -> tuple[str, int] | None:
 
 
 class GatewayServer:
+    """``window``/``batch``: how many batch frames of how many envelopes a forwarder keeps in
+    flight; ``refusal_window_s``: the window over which failures before authentication are
+    counted into one audit entry per address."""
+
     def __init__(
-        self, cfg: GatewayFile, clock: Clock, *, checkpoint_every: float = 5.0, retry: float = 0.5
+        self,
+        cfg: GatewayFile,
+        clock: Clock,
+        *,
+        checkpoint_every: float = 5.0,
+        retry: float = 0.5,
+        window: int = 8,
+        batch: int = 100,
+        refusal_window_s: float = 60.0,
     ) -> None:
         self.cfg = cfg
         self._clock = clock
         self._every = checkpoint_every
         self._retry = retry
+        self._window, self._batch = window, batch
+        self._refusal_window_s = refusal_window_s
         self.gw: Gateway
         self._db: GatewayDb
         self._bus: SqliteBus
@@ -80,9 +101,16 @@ class GatewayServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._lock: Any = None
         self.bridge: NodeBridge | None = None
+        self.listener: PartnerListener | None = None
+        self.links: dict[str, PartnerLink] = {}
+        self.forwarders: dict[str, Forwarder] = {}
+        self.ring: KeyRing
         self.port = 0
         self.admin_port = 0
-        self.dropped_frames = 0
+
+    @property
+    def dropped_frames(self) -> int:
+        return self.listener.dropped_frames if self.listener is not None else 0
 
     async def start(self) -> None:
         self.cfg.data_dir.mkdir(parents=True, exist_ok=True)
@@ -91,27 +119,58 @@ class GatewayServer:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise KizunaError(f"a gateway already serves from {self.cfg.data_dir}") from exc
-        context = self._feed_context()  # bad TLS material stops the start before it serves
-        self.gw, self._db, self._bus = build_gateway(self.cfg, self._clock)
-        partner = await asyncio.start_server(
-            self._serving(self._on_partner, audited=True), self.cfg.host, self.cfg.port
-        )
+        try:
+            await self._start()
+        except BaseException:
+            self._lock.close()
+            self._lock = None
+            raise
+
+    async def _start(self) -> None:
+        cfg = self.cfg
+        tls = None
+        if cfg.partners:  # a plain link, or a partner we could not verify, does not start
+            check_partners(cfg)
+            tls = link_tls(cfg)
+        feed = self._feed_context()  # bad TLS material stops the start before it serves
+        self.ring = KeyRing.load_dir(cfg.keys_dir)
+        self.gw, self._db, self._bus = build_gateway(cfg, self._clock, ring=self.ring)
+        signer = Signer.load(cfg.nation, cfg.key)
+        if tls is not None:
+            self.listener = PartnerListener(
+                self.gw, cfg, tls, signer=signer, ring=self.ring, clock=self._clock,
+                on_accept=self._accepted, refusal_window_s=self._refusal_window_s,
+            )  # fmt: skip
+            self.port = await self.listener.start(cfg.host, cfg.port)
+            for p in cfg.partners.values():
+                link = PartnerLink(
+                    p, tls, signer=signer, ring=self.ring, keys_dir=cfg.keys_dir,
+                    clock=self._clock,
+                )  # fmt: skip
+                self.links[p.nation] = link
+                self.forwarders[p.nation] = Forwarder(
+                    link, self._bus, batch=self._batch, window=self._window, retry=self._retry
+                )
         admin = await asyncio.start_server(self._serving(self._on_admin), "127.0.0.1", 0)
-        self._servers = [partner, admin]
-        self.port = partner.sockets[0].getsockname()[1]
+        self._servers = [admin]
         self.admin_port = admin.sockets[0].getsockname()[1]
-        (self.cfg.data_dir / "admin.addr").write_text(f"127.0.0.1:{self.admin_port}\n")
-        for p in self.cfg.partners.values():
-            self._tasks.append(asyncio.create_task(self._forward(p)))
-        if self.cfg.node is not None:
-            assert context is not None
+        (cfg.data_dir / "admin.addr").write_text(f"127.0.0.1:{self.admin_port}\n")
+        for fwd in self.forwarders.values():
+            self._tasks.append(asyncio.create_task(fwd.run()))
+        if cfg.node is not None:
+            assert feed is not None
             self.bridge = NodeBridge(
-                *self.cfg.node, nation=self.cfg.nation, gateway=self.gw, db=self._db,
-                partners=list(self.cfg.partners), context=context, retry=self._retry,
+                *cfg.node, nation=cfg.nation, gateway=self.gw, db=self._db,
+                partners=list(cfg.partners), context=feed, retry=self._retry,
             )  # fmt: skip
             self._tasks.append(asyncio.create_task(self.bridge.run()))
         self._tasks.append(asyncio.create_task(self._checkpoints()))
-        log.info("gateway %s serving on %s:%s", self.cfg.nation, self.cfg.host, self.port)
+        log.info("gateway %s serving on %s:%s", cfg.nation, cfg.host, self.port)
+
+    def _accepted(self, data: bytes) -> None:
+        del data  # stored as received: the bridge hands it to the node from there
+        if self.bridge is not None:
+            self.bridge.wake()
 
     def _feed_context(self) -> ssl.SSLContext | None:
         """The node feed's TLS: our own certificate, and only the node's CA trusted."""
@@ -128,6 +187,10 @@ class GatewayServer:
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        for link in self.links.values():
+            await link.drop()
+        if self.listener is not None:
+            await self.listener.stop()
         for s in self._servers:
             s.close()
             await s.wait_closed()
@@ -141,7 +204,7 @@ class GatewayServer:
     # -- serving ---------------------------------------------------------------------------
 
     def _serving(
-        self, handle: Handler, *, audited: bool = False
+        self, handle: Handler
     ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
@@ -149,38 +212,11 @@ class GatewayServer:
                     write_frame(writer, await handle(frame))
                     await writer.drain()
             except (TransportError, OSError) as exc:
-                self.dropped_frames += 1
                 log.warning("closing a connection: %s", exc)
-                if audited and isinstance(exc, TransportError):
-                    peer = writer.get_extra_info("peername")
-                    too_large = "limit" in str(exc)
-                    self.gw.refuse_frame(f"{peer[0] if peer else '?'}: {exc}", too_large=too_large)
             finally:
                 writer.close()
 
         return serve
-
-    async def _on_partner(self, frame: bytes) -> bytes:
-        kind, body = frame[:1], frame[1:]
-        if kind == b"E":
-            try:
-                sender = open_envelope(body).sender
-            except ParseError:
-                sender = ""
-            partner = sender if sender in self.cfg.partners else "?"
-            v = self.gw.receive(body, partner)
-            if v.released and self.bridge is not None:
-                self.bridge.wake()  # stored as received: the bridge hands it to the node
-            if not v.released:
-                log.warning("refused from %s: %s", partner, [r.value for r in v.reasons])
-            return json.dumps(verdict_json(v)).encode()
-        if kind == b"C":
-            try:
-                cp, proof = checkpoint_from_wire(body)
-                return checkpoint_to_wire(self.gw.witness(cp, proof))
-            except KizunaError as exc:
-                return json.dumps({"error": str(exc)}).encode()
-        return json.dumps({"error": f"unknown request {kind!r}"}).encode()
 
     async def _on_admin(self, frame: bytes) -> bytes:
         kind, body = frame[:1], frame[1:]
@@ -213,49 +249,17 @@ class GatewayServer:
 
     # -- forwarding ------------------------------------------------------------------------
 
-    async def _forward(self, p: Partner) -> None:
-        sub = await self._bus.subscribe(subject("out", p.nation), durable=f"link-{p.nation}")
-        while True:
-            msgs = await sub.fetch(64, timeout=1.0)
-            if not msgs:
-                continue
-            try:
-                reader, writer = await asyncio.open_connection(p.host, p.port)
-            except OSError as exc:
-                log.info("partner %s unreachable (%s): %d queued", p.nation, exc, sub.pending())
-                for m in msgs:
-                    await m.nak()
-                await asyncio.sleep(self._retry)
-                continue
-            try:
-                for i, m in enumerate(msgs):
-                    try:
-                        write_frame(writer, b"E" + m.data)
-                        await writer.drain()
-                        reply = await asyncio.wait_for(read_frame(reader), 10.0)
-                    except (OSError, TransportError, TimeoutError) as exc:
-                        log.info("link to %s broke: %s", p.nation, exc)
-                        reply = None
-                    if reply is None:  # not known to have arrived: all from here go again
-                        for rest in msgs[i:]:
-                            await rest.nak()
-                        await asyncio.sleep(self._retry)
-                        break
-                    await m.ack()  # the partner decided; a refusal is final, and audited there
-            finally:
-                writer.close()
-
     async def exchange_checkpoints(self) -> int:
         cp, proof, _ = self.gw.checkpoint()
         done = 0
-        for p in self.cfg.partners.values():
+        for nation, link in self.links.items():
             try:
-                reply = await request(p.host, p.port, b"C", checkpoint_to_wire(cp, proof))
+                reply = await link.call(b"C" + checkpoint_to_wire(cp, proof))
                 signed, _ = checkpoint_from_wire(reply)
                 self.gw.keep(signed)
                 done += 1
             except KizunaError as exc:
-                log.info("checkpoint %d not countersigned by %s: %s", cp.size, p.nation, exc)
+                log.info("checkpoint %d not countersigned by %s: %s", cp.size, nation, exc)
         return done
 
     async def _checkpoints(self) -> None:
