@@ -47,6 +47,7 @@ expires = "2099-12-31"
 """
 NODE = """
 [node]
+nation = "USA"
 data_dir = "data"
 registry = "registry.toml"
 default_label = "UNCLASSIFIED"

@@ -14,7 +14,7 @@ from ._support import REGISTRY
 
 def test_a_full_config_reads(tmp_path: Path) -> None:
     (tmp_path / "node.toml").write_text(
-        '[node]\nregistry = "r.toml"\ndefault_label = "SECRET//REL TO USA, JPN"\n'
+        '[node]\nnation = "USA"\nregistry = "r.toml"\ndefault_label = "SECRET//REL TO USA, JPN"\n'
         '[tls]\ncert = "s.pem"\nkey = "s.key"\nca = "ca.pem"\nport = 9000\n'
         '[tcp]\nenabled = true\nidentity = "tools-usa"\n'
         "[limits]\nmax_connections = 10\n"
@@ -27,7 +27,7 @@ def test_a_full_config_reads(tmp_path: Path) -> None:
     assert cfg.store_path == tmp_path / "kizuna-data" / "events.db"
 
 
-_NODE = {"registry": "r", "default_label": "SECRET"}
+_NODE = {"nation": "USA", "registry": "r", "default_label": "SECRET"}
 
 
 @pytest.mark.parametrize(
@@ -35,10 +35,10 @@ _NODE = {"registry": "r", "default_label": "SECRET"}
     [
         ({"node": _NODE}, "tls"),
         ({"node": _NODE, "tcp": {"enabled": True}}, "tcp.identity"),
-        ({"node": {"default_label": "SECRET"},
+        ({"node": {"nation": "USA", "default_label": "SECRET"},
           "tcp": {"enabled": True, "identity": "x"}}, "node.registry"),
         (
-            {"node": {"registry": "r", "default_label": "SECRET//REL TO MARS"},
+            {"node": {"nation": "USA", "registry": "r", "default_label": "SECRET//REL TO MARS"},
              "tcp": {"enabled": True, "identity": "x"}},
             "node.default_label",
         ),
@@ -53,7 +53,7 @@ _NODE = {"registry": "r", "default_label": "SECRET"}
             "limits",
         ),
         ({"node": _NODE, "tls": {"cert": "c", "key": "k"}}, "tls.ca"),
-        ({"node": {"registry": "r"}, "tcp": {"enabled": True, "identity": "x"}},
+        ({"node": {"nation": "USA", "registry": "r"}, "tcp": {"enabled": True, "identity": "x"}},
          "node.default_label"),
         (
             {"node": _NODE,
@@ -90,3 +90,19 @@ def test_cli_serve_reports_a_bad_config(tmp_path: Path) -> None:
     (tmp_path / "node.toml").write_text("[node]\n")
     result = CliRunner().invoke(app, ["node", "serve", "--config", str(tmp_path / "node.toml")])
     assert result.exit_code == 2
+
+
+def test_every_unknown_key_and_a_missing_nation_are_named_at_once(tmp_path: Path) -> None:
+    """A misspelt key is a setting silently not made (a TCP guard left off): refused, every
+    one named; and a node without a nation would take someone else's."""
+    raw = {
+        "node": {"nation": "USA", "registry": "r", "default_label": "SECRET", "regsitry": "x"},
+        "tcp": {"enabled": True, "identity": "t", "alow_cleared_tcp": True},
+        "partner": {},
+    }
+    with pytest.raises(ConfigError) as err:
+        config_from_mapping(raw, tmp_path)
+    for name in ("node.regsitry", "tcp.alow_cleared_tcp", "partner: unknown table"):
+        assert name in str(err.value)
+    with pytest.raises(ConfigError, match=r"node\.nation"):
+        config_from_mapping({"node": {"registry": "r", "default_label": "SECRET"}}, tmp_path)

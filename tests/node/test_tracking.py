@@ -83,7 +83,7 @@ def test_bad_tracking_config_names_the_field(
     section: dict[str, object], field: str, tmp_path: Path
 ) -> None:
     raw = {
-        "node": {"registry": "r.toml", "default_label": "UNCLASSIFIED"},
+        "node": {"nation": "USA", "registry": "r.toml", "default_label": "UNCLASSIFIED"},
         "tcp": {"enabled": True, "identity": "tools-usa"},
         "tracking": section,
     }

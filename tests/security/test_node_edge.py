@@ -113,7 +113,8 @@ async def test_an_unlabelled_event_is_stored_as_labelled_by_default(tmp_path: Pa
 def test_a_node_file_without_default_label_is_one_line_naming_the_key(tmp_path: Path) -> None:
     make_pki(tmp_path)
     cfg = tmp_path / "node.toml"
-    cfg.write_text('[node]\nregistry = "registry.toml"\n[tcp]\nenabled = true\nport = 0\n'
+    cfg.write_text('[node]\nnation = "USA"\nregistry = "registry.toml"\n'
+                   '[tcp]\nenabled = true\nport = 0\n'
                    'identity = "tools-open"\n')  # fmt: skip
     with pytest.raises(ConfigError) as err:
         load_config(cfg)

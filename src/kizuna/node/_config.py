@@ -171,9 +171,38 @@ def _feed(raw: Mapping[str, object], tls: TlsConfig | None) -> FeedConfig | None
     return FeedConfig(host, values["port"], values["max_connections"])
 
 
+# Every key a node file may hold, by table: anything else is a mistake (a misspelt key would
+# otherwise be a setting silently not made, such as a TCP guard left off).
+_KNOWN: dict[str, frozenset[str]] = {
+    "node": frozenset({"nation", "registry", "data_dir", "default_label", "announce_protocol",
+                       "keep_unknown_detail"}),
+    "tls": frozenset({"enabled", "cert", "key", "ca", "host", "port", "default_label"}),
+    "tcp": frozenset({"enabled", "identity", "port", "default_label", "allow_cleared_tcp"}),
+    "limits": frozenset(), "tracking": frozenset(), "feed": frozenset(),  # checked by their readers
+}  # fmt: skip
+
+
+def _unknown_keys(raw: Mapping[str, object]) -> None:
+    """Every unknown table or key at once, each named."""
+    problems = [f"{k}: unknown table" for k in raw if k not in _KNOWN]
+    for name, keys in _KNOWN.items():
+        value = raw.get(name)
+        if keys and isinstance(value, Mapping):
+            problems += [f"{name}.{k}: unknown key" for k in value if k not in keys]
+    if problems:
+        raise ConfigError("; ".join(sorted(problems)), field="config")
+
+
 def config_from_mapping(raw: Mapping[str, object], base: Path) -> NodeConfig:
     table = default_table()
+    _unknown_keys(raw)
     node, tls, tcp = _table(raw, "node"), _table(raw, "tls"), _table(raw, "tcp")
+    nation = node.get("nation")
+    if not isinstance(nation, str) or not nation.isalpha() or not nation.isupper():
+        raise ConfigError(
+            "is required: the nation this node serves (a trigraph such as USA)",
+            field="node.nation",
+        )
     data_dir = _path(base, node.get("data_dir", "kizuna-data"), "node.data_dir")
     if node.get("default_label") is None:
         raise ConfigError(
@@ -211,7 +240,7 @@ def config_from_mapping(raw: Mapping[str, object], base: Path) -> NodeConfig:
     if tls_cfg is None and tcp_cfg is None:
         raise ConfigError("enable at least one listener", field="tls")
     return NodeConfig(
-        nation=str(node.get("nation", "USA")),
+        nation=nation,
         store_path=data_dir / "events.db",
         registry=_path(base, node.get("registry"), "node.registry"),
         default_label=default,
