@@ -47,12 +47,15 @@ def pki_init(
     registry: Annotated[Path, typer.Option(help="Registry (.toml/.yaml) of principals.")],
     host: Annotated[list[str] | None, typer.Option(help="Server names/IPs.")] = None,
     days: Annotated[int, typer.Option(help="Validity in days.")] = 365,
+    nation: Annotated[
+        str | None, typer.Option(help="The CA's nation (default: most principals').")
+    ] = None,
 ) -> None:
     """Create a CA, a server certificate and a client certificate per registry entry."""
     try:
         reg = load_registry(registry)
         hosts = tuple(host) if host else ("localhost", "127.0.0.1")
-        paths = init_pki(directory, reg, RealClock().now(), hosts=hosts, days=days)
+        paths = init_pki(directory, reg, RealClock().now(), hosts=hosts, days=days, nation=nation)
     except KizunaError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
