@@ -19,6 +19,7 @@ runner = CliRunner()
 def _setup(tmp_path: Path) -> Path:
     generate_keys("JPN", tmp_path / "keys")
     generate_keys("USA", tmp_path / "keys")
+    generate_keys("KOR", tmp_path / "keys")
     cfg = tmp_path / "jpn.toml"
     cfg.write_text(
         'nation = "JPN"\n[partners.USA]\naddress = "127.0.0.1:1"\ntier = "T3"\n'
