@@ -44,11 +44,11 @@ def test_holds_are_listed_approved_and_rejected_offline(tmp_path: Path) -> None:
     cfg = str(_setup(tmp_path))
     held = json.loads(runner.invoke(app, ["gateway", "holds", "-c", cfg]).output)
     assert [h["uid"] for h in held] == ["p0", "p1"]
-    ok = runner.invoke(app, ["gateway", "approve", "-c", cfg, str(held[0]["id"]), "--by", "x"])
+    ok = runner.invoke(app, ["gateway", "approve", "-c", cfg, str(held[0]["id"]), "--note", "x"])
     assert json.loads(ok.output)["outcome"] == "RELEASE"
-    again = runner.invoke(app, ["gateway", "approve", "-c", cfg, str(held[0]["id"]), "--by", "x"])
+    again = runner.invoke(app, ["gateway", "approve", "-c", cfg, str(held[0]["id"]), "--note", "x"])
     assert again.exit_code == 1 and "no such item" in again.output
-    no = runner.invoke(app, ["gateway", "reject", "-c", cfg, str(held[1]["id"]), "--by", "x"])
+    no = runner.invoke(app, ["gateway", "reject", "-c", cfg, str(held[1]["id"]), "--note", "x"])
     assert json.loads(no.output)["outcome"] == "DENY"
     assert json.loads(runner.invoke(app, ["gateway", "holds", "-c", cfg]).output) == []
 

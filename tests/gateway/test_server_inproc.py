@@ -81,7 +81,7 @@ async def test_bad_envelopes_get_reasons_and_the_server_keeps_serving(
 
 
 async def test_the_admin_port_answers_and_refuses_nonsense(server: GatewayServer) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.admin_port)
+    reader, writer = await asyncio.open_unix_connection(server.cfg.admin_path)
     write_frame(writer, b"O" + json.dumps({"partner": "JPN", "items": [{"uid": 1}]}).encode())
     await writer.drain()
     reply = json.loads(await read_frame(reader) or b"null")

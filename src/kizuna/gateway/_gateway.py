@@ -221,6 +221,12 @@ class Gateway:
         )
         self.audit.flush(also=[state.statement()])
 
+    def audit_operator(self, event: str, outcome: str, by: str, detail: str = "") -> None:
+        """Put an operator's action that is not a decision on an item (a checkpoint asked
+        for) on the record, with who asked."""
+        self.audit.append(self._now(), event, "", "", outcome, detail=detail, operator=by)
+        self.audit.flush()
+
     # -- holds -----------------------------------------------------------------------------
 
     def holds(self) -> list[HeldItem]:
@@ -329,7 +335,16 @@ class Gateway:
     def witness(self, cp: Checkpoint, proof: Sequence[bytes]) -> Checkpoint:
         """Countersign a partner's checkpoint after checking it extends what we hold."""
         held = [c for c in self._db.checkpoints(cp.log_id) if c.cosigner == self._signer.name]
-        signed = countersign(cp, proof, held[-1] if held else None, self._ring, self._signer)
+        try:
+            signed = countersign(cp, proof, held[-1] if held else None, self._ring, self._signer)
+        except KizunaError as exc:
+            if cp.signature_ok(self._ring):  # the partner's own claim: a refusal on record
+                self.audit.append(
+                    self._now(), "checkpoint", cp.log_id, f"{cp.log_id}/{cp.size}", "DENY",
+                    reasons=("DENY_INCONSISTENT_CHECKPOINT",), detail=str(exc),
+                )  # fmt: skip
+                self.audit.flush()
+            raise
         self._db.save_checkpoint(signed)
         return signed
 

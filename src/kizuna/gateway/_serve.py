@@ -1,5 +1,6 @@
 """A serving gateway: the partner listener, one forwarder per partner draining the durable
-outbound queue in order, periodic checkpoint exchange, and a loopback-only admin port."""
+outbound queue in order, checkpoint exchange (every N entries or T seconds, and at a clean
+stop), and the admin socket (:mod:`kizuna.gateway._admin`)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,19 @@ import fcntl
 import json
 import logging
 import signal
+import time
 from collections.abc import Callable, Coroutine, Sequence
-from pathlib import Path
 from typing import Any
 
 from kizuna.bus import SqliteBus, subject
 from kizuna.clock import Clock
 from kizuna.errors import KizunaError, ParseError, TransportError
+from kizuna.gateway._admin import AdminServer, admin_socket, verdict_json
 from kizuna.gateway._bridge import NodeBridge
 from kizuna.gateway._config import GatewayFile, Partner, build_gateway
 from kizuna.gateway._db import GatewayDb
 from kizuna.gateway._envelope import open_envelope
 from kizuna.gateway._gateway import Gateway
-from kizuna.gateway._guard import Verdict
 from kizuna.gateway._link import (
     MAX_FRAME,
     checkpoint_from_wire,
@@ -30,46 +31,25 @@ from kizuna.gateway._link import (
     request,
     write_frame,
 )
-from kizuna.roadmap import Tier
 
-__all__ = ["GatewayServer", "admin_address", "serve_forever", "verdict_json"]
+__all__ = ["GatewayServer", "admin_socket", "serve_forever", "verdict_json"]
 
 log = logging.getLogger("kizuna.gateway")
 Handler = Callable[[bytes], Coroutine[Any, Any, bytes]]
 
 
-def verdict_json(v: Verdict) -> dict[str, object]:
-    item = v.work.item
-    return {
-        "uid": item.uid if item else None,
-        "outcome": v.outcome.value,
-        "reasons": [r.value for r in v.reasons],
-        "stage": v.stage,
-    }
-
-
-def admin_address(data_dir: Path) -> tuple[str, int] | None:
-    """Where a serving gateway's admin port is, if one is serving from ``data_dir``."""
-    lock = data_dir / "gateway.lock"
-    if not lock.exists():
-        return None
-    with lock.open("a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            host, _, port = (data_dir / "admin.addr").read_text().strip().rpartition(":")
-            return host, int(port)
-        fcntl.flock(fh, fcntl.LOCK_UN)
-    return None
-
-
 class GatewayServer:
     def __init__(
-        self, cfg: GatewayFile, clock: Clock, *, checkpoint_every: float = 5.0, retry: float = 0.5
+        self,
+        cfg: GatewayFile,
+        clock: Clock,
+        *,
+        checkpoint_every: float | None = None,
+        retry: float = 0.5,
     ) -> None:
         self.cfg = cfg
         self._clock = clock
-        self._every = checkpoint_every
+        self._every = cfg.checkpoint_every_s if checkpoint_every is None else checkpoint_every
         self._retry = retry
         self.gw: Gateway
         self._db: GatewayDb
@@ -78,8 +58,8 @@ class GatewayServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._lock: Any = None
         self.bridge: NodeBridge | None = None
+        self.admin: AdminServer | None = None
         self.port = 0
-        self.admin_port = 0
         self.dropped_frames = 0
 
     async def start(self) -> None:
@@ -89,15 +69,27 @@ class GatewayServer:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise KizunaError(f"a gateway already serves from {self.cfg.data_dir}") from exc
-        self.gw, self._db, self._bus = build_gateway(self.cfg, self._clock)
-        partner = await asyncio.start_server(
-            self._serving(self._on_partner, audited=True), self.cfg.host, self.cfg.port
-        )
-        admin = await asyncio.start_server(self._serving(self._on_admin), "127.0.0.1", 0)
-        self._servers = [partner, admin]
+        try:
+            self.gw, self._db, self._bus = build_gateway(self.cfg, self._clock)
+        except BaseException:
+            self._lock.close()
+            raise
+        try:
+            partner = await asyncio.start_server(
+                self._serving(self._on_partner, audited=True), self.cfg.host, self.cfg.port
+            )
+            self._servers = [partner]
+            self.admin = AdminServer(
+                self.cfg.admin_path, self.gw, self.exchange_checkpoints,
+                idle_timeout=self.cfg.idle_timeout_s,
+            )  # fmt: skip
+            await self.admin.start()
+        except (OSError, KizunaError) as exc:
+            await self._close()
+            where = f"{self.cfg.host}:{self.cfg.port}"
+            what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise TransportError(f"cannot serve on {where}: {what}") from exc
         self.port = partner.sockets[0].getsockname()[1]
-        self.admin_port = admin.sockets[0].getsockname()[1]
-        (self.cfg.data_dir / "admin.addr").write_text(f"127.0.0.1:{self.admin_port}\n")
         for p in self.cfg.partners.values():
             self._tasks.append(asyncio.create_task(self._forward(p)))
         if self.cfg.node is not None:
@@ -119,10 +111,21 @@ class GatewayServer:
         for s in self._servers:
             s.close()
             await s.wait_closed()
+        self._servers = []
+        # A clean stop leaves no entry outside a checkpoint: signed here, countersigned if a
+        # partner answers in time (else `audit verify` reports the tail as unprotected).
+        with contextlib.suppress(KizunaError):
+            await self.exchange_checkpoints(timeout=2.0)
+        await self._close()
+
+    async def _close(self) -> None:
+        if self.admin is not None:
+            await self.admin.stop()
+        for s in self._servers:
+            s.close()
+            await s.wait_closed()
         await self._bus.close()
         self._db.close()
-        with contextlib.suppress(OSError):
-            (self.cfg.data_dir / "admin.addr").unlink()
         if self._lock is not None:
             self._lock.close()
 
@@ -167,36 +170,8 @@ class GatewayServer:
                 cp, proof = checkpoint_from_wire(body)
                 return checkpoint_to_wire(self.gw.witness(cp, proof))
             except KizunaError as exc:
+                log.error("refused to countersign a checkpoint: %s", exc)
                 return json.dumps({"error": str(exc)}).encode()
-        return json.dumps({"error": f"unknown request {kind!r}"}).encode()
-
-    async def _on_admin(self, frame: bytes) -> bytes:
-        kind, body = frame[:1], frame[1:]
-        try:
-            args = json.loads(body or b"{}")
-            if kind == b"O":
-                raws = [json.dumps(i).encode() for i in args.get("items", [])]
-                raws += [str(x).encode() for x in args.get("raw", [])]
-                verdicts = await self.gw.offer(raws, args["partner"])
-                return json.dumps([verdict_json(v) for v in verdicts]).encode()
-            if kind == b"H":
-                holds = [
-                    {"id": h.id, "partner": h.partner, "uid": h.uid, "rule": h.rule, "at": h.at}
-                    for h in self.gw.holds()
-                ]
-                return json.dumps(holds).encode()
-            if kind == b"A":
-                v = await self.gw.approve(args["id"], args["by"])
-                return json.dumps(verdict_json(v)).encode()
-            if kind == b"R":
-                return json.dumps(verdict_json(self.gw.reject(args["id"], args["by"]))).encode()
-            if kind == b"T":
-                changed = self.gw.set_tier(args["partner"], Tier[args["tier"]], args["why"])
-                return json.dumps({"changed": changed, "tier": args["tier"]}).encode()
-            if kind == b"K":
-                return json.dumps({"countersigned": await self.exchange_checkpoints()}).encode()
-        except (KizunaError, KeyError, TypeError, ValueError) as exc:
-            return json.dumps({"error": str(exc)}).encode()
         return json.dumps({"error": f"unknown request {kind!r}"}).encode()
 
     # -- forwarding ------------------------------------------------------------------------
@@ -237,25 +212,41 @@ class GatewayServer:
             finally:
                 writer.close()
 
-    async def exchange_checkpoints(self) -> int:
+    async def exchange_checkpoints(self, timeout: float = 10.0) -> int:
+        """Sign a checkpoint of the log as it is and have each partner countersign it; the
+        number that did. A partner's refusal is an error (our log, or its record of it, is
+        not what it was); an unreachable partner is only news."""
         cp, proof, _ = self.gw.checkpoint()
         done = 0
         for p in self.cfg.partners.values():
             try:
-                reply = await request(p.host, p.port, b"C", checkpoint_to_wire(cp, proof))
+                reply = await request(p.host, p.port, b"C", checkpoint_to_wire(cp, proof), timeout)
+            except TransportError as exc:
+                log.info("checkpoint %d not countersigned by %s: %s", cp.size, p.nation, exc)
+                continue
+            try:
                 signed, _ = checkpoint_from_wire(reply)
                 self.gw.keep(signed)
                 done += 1
             except KizunaError as exc:
-                log.info("checkpoint %d not countersigned by %s: %s", cp.size, p.nation, exc)
+                refusal = reply.decode(errors="replace")[:500]
+                log.error(
+                    "%s refused to countersign checkpoint %d: %s (%s)",
+                    p.nation, cp.size, refusal, exc,
+                )  # fmt: skip
         return done
 
     async def _checkpoints(self) -> None:
-        last = -1
+        """Every ``checkpoint_every_entries`` new entries or ``checkpoint_every_s`` seconds
+        with any new entry, whichever comes first."""
+        held = self._db.checkpoints(self.cfg.nation)
+        size, since = (held[-1].size if held else 0), time.monotonic()
         while True:
-            await asyncio.sleep(self._every)
-            if len(self.gw.audit) != last:
-                last = len(self.gw.audit)
+            await asyncio.sleep(min(self._every, 0.25))
+            grown = len(self.gw.audit) - size
+            due = time.monotonic() - since >= self._every
+            if grown >= self.cfg.checkpoint_every_entries or (grown > 0 and due):
+                size, since = len(self.gw.audit), time.monotonic()
                 await self.exchange_checkpoints()
 
 
@@ -263,7 +254,7 @@ async def serve_forever(cfg: GatewayFile, clock: Clock) -> None:
     """Run until SIGTERM or SIGINT, then stop cleanly."""
     server = GatewayServer(cfg, clock)
     await server.start()
-    ready = {"ready": True, "port": server.port, "admin": server.admin_port}
+    ready = {"ready": True, "port": server.port, "admin": str(cfg.admin_path)}
     print(json.dumps(ready), flush=True)  # noqa: T201
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
