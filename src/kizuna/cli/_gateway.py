@@ -242,7 +242,7 @@ def tier(
                 changed = gw.set_tier(partner, Tier[new], why, me)
             now = gw.tier(partner)
             return {
-                "changed": changed, "tier": now.name if now else None,
+                "changed": changed, "tier": now.name if now is not None else None,
                 "pinned": gw.tier_pinned(partner), "operator": me,
             }  # fmt: skip
 
