@@ -63,7 +63,7 @@ class GatewayServer:
         self.dropped_frames = 0
 
     async def start(self) -> None:
-        self.cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self.cfg.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._lock = (self.cfg.data_dir / "gateway.lock").open("a")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
