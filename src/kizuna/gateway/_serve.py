@@ -103,11 +103,16 @@ class GatewayServer:
         log.info("gateway %s serving on %s:%s", self.cfg.nation, self.cfg.host, self.port)
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
+        # Python 3.11's wait_for can swallow a cancellation that meets a wake-up (the bus's
+        # fetch waits that way), so a task is cancelled again until it has ended.
+        while pending := [t for t in self._tasks if not t.done()]:
+            for t in pending:
+                t.cancel()
+            await asyncio.wait(pending, timeout=0.1)
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        self._tasks = []
         for s in self._servers:
             s.close()
             await s.wait_closed()
