@@ -156,8 +156,8 @@ def offer(
     if partner not in cfg.partners:
         _fail(f"partner {partner!r} is not configured in {config}")
     try:
-        src = sys.stdin if str(items) == "-" else items.open(encoding="utf-8")
-        docs = [json.loads(line) for line in src if line.strip()]
+        text = sys.stdin.read() if str(items) == "-" else items.read_text(encoding="utf-8")
+        docs = [json.loads(line) for line in text.splitlines() if line.strip()]
     except (OSError, ValueError) as exc:
         _fail(f"{items}: {exc}")
     out = _admin(cfg, b"O", {"partner": partner, "items": docs})

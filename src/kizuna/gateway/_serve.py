@@ -68,11 +68,14 @@ class GatewayServer:
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
+            self._lock.close()
+            self._lock = None
             raise KizunaError(f"a gateway already serves from {self.cfg.data_dir}") from exc
         try:
             self.gw, self._db, self._bus = build_gateway(self.cfg, self._clock)
         except BaseException:
             self._lock.close()
+            self._lock = None
             raise
         try:
             partner = await asyncio.start_server(
