@@ -11,6 +11,7 @@ user running them. Every operator error is one line and a non-zero exit.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -99,7 +100,9 @@ def _admin(cfg: GatewayFile, kind: bytes, args: dict[str, object]) -> object | N
 
 
 def _offline(cfg: GatewayFile, act: Callable[[Gateway], object]) -> object:
-    """Do ``act`` on the gateway's own database, no gateway serving; as the local OS user."""
+    """Do ``act`` on the gateway's own database, no gateway serving; as the local OS user.
+    The gateway's lock is held meanwhile, so that a gateway starting now waits for no one
+    and two processes never append to one audit log."""
 
     async def run() -> object:
         gw, db, bus = build_gateway(cfg, RealClock())
@@ -111,7 +114,15 @@ def _offline(cfg: GatewayFile, act: Callable[[Gateway], object]) -> object:
             db.close()
 
     try:
-        return asyncio.run(run())
+        cfg.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with (cfg.data_dir / "gateway.lock").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                _fail(f"a gateway has just started serving from {cfg.data_dir}; try again", 1)
+            return asyncio.run(run())
+    except OSError as exc:
+        _fail(f"{cfg.data_dir}: {exc.strerror}", 1)
     except KizunaError as exc:
         _fail(exc, 1)
 
