@@ -19,6 +19,7 @@ runner = CliRunner()
 def _setup(tmp_path: Path) -> Path:
     generate_keys("JPN", tmp_path / "keys")
     generate_keys("USA", tmp_path / "keys")
+    generate_keys("KOR", tmp_path / "keys")
     cfg = tmp_path / "jpn.toml"
     cfg.write_text(
         'nation = "JPN"\n[partners.USA]\naddress = "127.0.0.1:1"\ntier = "T3"\n'
@@ -43,11 +44,11 @@ def test_holds_are_listed_approved_and_rejected_offline(tmp_path: Path) -> None:
     cfg = str(_setup(tmp_path))
     held = json.loads(runner.invoke(app, ["gateway", "holds", "-c", cfg]).output)
     assert [h["uid"] for h in held] == ["p0", "p1"]
-    ok = runner.invoke(app, ["gateway", "approve", "-c", cfg, str(held[0]["id"]), "--by", "x"])
+    ok = runner.invoke(app, ["gateway", "approve", "-c", cfg, str(held[0]["id"]), "--note", "x"])
     assert json.loads(ok.output)["outcome"] == "RELEASE"
-    again = runner.invoke(app, ["gateway", "approve", "-c", cfg, str(held[0]["id"]), "--by", "x"])
+    again = runner.invoke(app, ["gateway", "approve", "-c", cfg, str(held[0]["id"]), "--note", "x"])
     assert again.exit_code == 1 and "no such item" in again.output
-    no = runner.invoke(app, ["gateway", "reject", "-c", cfg, str(held[1]["id"]), "--by", "x"])
+    no = runner.invoke(app, ["gateway", "reject", "-c", cfg, str(held[1]["id"]), "--note", "x"])
     assert json.loads(no.output)["outcome"] == "DENY"
     assert json.loads(runner.invoke(app, ["gateway", "holds", "-c", cfg]).output) == []
 

@@ -5,6 +5,8 @@ checkpoints verify the log, and tampering on disk is found."""
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import signal
 import sqlite3
 import time
@@ -91,17 +93,20 @@ def test_two_gateways_on_loopback(nodes: tuple[Node, Node, Path]) -> None:
     held = json.loads(_kizuna("gateway", "holds", "-c", str(jpn.config)).stdout)
     assert [h["uid"] for h in held] == ["plan-1", "plan-2"]
     ok = json.loads(_kizuna("gateway", "approve", "-c", str(jpn.config), str(held[0]["id"]),
-                            "--by", "jpn-duty-officer").stdout)  # fmt: skip
+                            "--note", "jpn-duty-officer").stdout)  # fmt: skip
     assert ok["outcome"] == "RELEASE"
     no = json.loads(_kizuna("gateway", "reject", "-c", str(jpn.config), str(held[1]["id"]),
-                            "--by", "jpn-duty-officer").stdout)  # fmt: skip
+                            "--note", "jpn-duty-officer").stdout)  # fmt: skip
     assert no["reasons"] == ["DENY_REJECTED_BY_ORIGINATOR"]
     assert _wait_for(d / "usa" / "gateway.db", 1) == ["plan-1"]
 
     lowered = _kizuna(
         "gateway", "tier", "-c", str(usa.config), "JPN", "T1", "--why", "CYB-2 lapsed"
     )
-    assert json.loads(lowered.stdout) == {"changed": True, "tier": "T1"}
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert json.loads(lowered.stdout) == {
+        "changed": True, "tier": "T1", "pinned": True, "operator": me,
+    }  # fmt: skip
     late = _items(d / "c.jsonl", "USA", ["u-late"])
     out = _kizuna("gateway", "offer", "-c", str(usa.config), "--partner", "JPN", str(late))
     assert json.loads(out.stdout)["reasons"] == ["DENY_INSUFFICIENT_CLEARANCE"]

@@ -102,7 +102,7 @@ async def test_the_admin_port_answers_and_refuses_nonsense(
     pair: tuple[GatewayServer, PartnerLink],
 ) -> None:
     srv, _ = pair
-    reader, writer = await asyncio.open_connection("127.0.0.1", srv.admin_port)
+    reader, writer = await asyncio.open_unix_connection(srv.cfg.admin_path)
     write_frame(writer, b"O" + json.dumps({"partner": "JPN", "items": [{"uid": 1}]}).encode())
     await writer.drain()
     reply = json.loads(await read_frame(reader) or b"null")

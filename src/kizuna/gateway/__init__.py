@@ -2,16 +2,18 @@
 tamper-evident audit log, the originators' sanitisation rules, a hold queue for humans and a
 reciprocity ledger."""
 
+from kizuna.gateway._admin import AdminServer, Operator, admin_request, local_operator
 from kizuna.gateway._audit import AuditEntry, AuditLog, AuditRow, AuditSink, Checkpoint
 from kizuna.gateway._config import (
     GatewayFile,
+    GatewayFileError,
     Limits,
     Partner,
     build_gateway,
     load_gateway_file,
 )
 from kizuna.gateway._cot import CotItemCodec, category_of
-from kizuna.gateway._db import GatewayDb, HeldItem, Received
+from kizuna.gateway._db import GatewayDb, HeldItem, Received, TierState
 from kizuna.gateway._envelope import Envelope, Meta, open_envelope, seal, seal_batch
 from kizuna.gateway._gateway import Gateway, GatewayConfig
 from kizuna.gateway._guard import Filter, Guard, GuardReason, Outcome, Verdict, Work
@@ -27,13 +29,14 @@ from kizuna.gateway._merkle import (
 )
 from kizuna.gateway._pipelines import inbound_guard, outbound_guard
 from kizuna.gateway._rules import Action, Rule, RuleSet, coarsen, load_rules, parse_rules
-from kizuna.gateway._serve import GatewayServer, admin_address, serve_forever, verdict_json
+from kizuna.gateway._serve import GatewayServer, admin_socket, serve_forever, verdict_json
 from kizuna.gateway._verify import VerifyReport, countersign, verify_log
 
 __all__ = [
     "DEFAULT",
     "PUBLISHER",
     "Action",
+    "AdminServer",
     "AuditEntry",
     "AuditLog",
     "AuditRow",
@@ -46,6 +49,7 @@ __all__ = [
     "GatewayConfig",
     "GatewayDb",
     "GatewayFile",
+    "GatewayFileError",
     "GatewayServer",
     "Guard",
     "GuardReason",
@@ -58,6 +62,7 @@ __all__ = [
     "Limits",
     "MerkleTree",
     "Meta",
+    "Operator",
     "Outcome",
     "Partner",
     "Received",
@@ -65,10 +70,12 @@ __all__ = [
     "RuleSet",
     "Signer",
     "Tally",
+    "TierState",
     "Verdict",
     "VerifyReport",
     "Work",
-    "admin_address",
+    "admin_request",
+    "admin_socket",
     "build_gateway",
     "category_of",
     "coarsen",
@@ -78,6 +85,7 @@ __all__ = [
     "leaf_hash",
     "load_gateway_file",
     "load_rules",
+    "local_operator",
     "node_hash",
     "open_envelope",
     "outbound_guard",

@@ -13,7 +13,9 @@ from kizuna.errors import ParseError
 from kizuna.gateway._keys import KeyRing, Signer
 from kizuna.gateway._merkle import MerkleTree, leaf_hash
 
-__all__ = ["GENESIS", "AuditEntry", "AuditLog", "AuditRow", "AuditSink", "Checkpoint"]
+__all__ = [
+    "GENESIS", "AuditEntry", "AuditLog", "AuditRow", "AuditSink", "Checkpoint", "Statement",
+]  # fmt: skip
 
 GENESIS = bytes(32)
 _ENC = msgspec.json.Encoder()
@@ -34,35 +36,44 @@ class AuditEntry(msgspec.Struct, frozen=True):
     category: str = ""
     digest: str = ""
     detail: str = ""
+    # The authenticated operator who acted (approve, reject, tier, checkpoint): the OS user
+    # behind the admin socket, never text the operator typed (that goes in ``detail``).
+    operator: str = ""
 
     def encode(self) -> bytes:
-        """Canonical bytes: a JSON array in field order."""
-        return _ENC.encode(
-            (
-                self.seq,
-                self.at,
-                self.event,
-                self.partner,
-                self.item,
-                self.outcome,
-                self.reasons,
-                self.label,
-                self.category,
-                self.digest,
-                self.detail,
-            )
+        """Canonical bytes: a JSON array in field order. ``operator`` is written only when
+        set, so an entry without one has the same bytes as before the field existed."""
+        fields: tuple[object, ...] = (
+            self.seq,
+            self.at,
+            self.event,
+            self.partner,
+            self.item,
+            self.outcome,
+            self.reasons,
+            self.label,
+            self.category,
+            self.digest,
+            self.detail,
         )
+        return _ENC.encode((*fields, self.operator) if self.operator else fields)
 
     @classmethod
     def decode(cls, data: bytes) -> AuditEntry:
         try:
             raw = msgspec.json.decode(data)
-            seq, at, event, partner, item, outcome, reasons, label, cat, digest, detail = raw
+            if not isinstance(raw, list) or len(raw) not in (11, 12):
+                raise TypeError("must be an array of 11 or 12 fields")
+            seq, at, event, partner, item, outcome, reasons, label, cat, digest, detail = raw[:11]
+            operator = raw[11] if len(raw) == 12 else ""
             if not isinstance(seq, int) or not all(isinstance(r, str) for r in reasons):
                 raise TypeError("seq must be an integer and reasons strings")
+            if not isinstance(operator, str) or (len(raw) == 12 and not operator):
+                raise TypeError("operator must be a non-empty string when present")
             return cls(
-                seq, at, event, partner, item, outcome, tuple(reasons), label, cat, digest, detail
-            )
+                seq, at, event, partner, item, outcome, tuple(reasons), label, cat, digest,
+                detail, operator,
+            )  # fmt: skip
         except (msgspec.DecodeError, TypeError, ValueError) as exc:
             raise ParseError(f"audit entry is not well-formed: {exc}") from exc
 
@@ -111,11 +122,16 @@ class Checkpoint:
         return bool(self.cosigner) and ring.verify(self.cosigner, self.cosignature, self.body())
 
 
+Statement = tuple[str, Sequence[object]]  # SQL and its parameters
+
+
 class AuditSink:
     """Where rows go to be durable; the default keeps nothing beyond memory."""
 
-    def write(self, rows: Sequence[AuditRow]) -> None:
-        """Make ``rows`` durable (called by AuditLog.flush)."""
+    def write(self, rows: Sequence[AuditRow], also: Sequence[Statement] = ()) -> None:
+        """Make ``rows`` durable (called by AuditLog.flush); ``also`` are state changes the
+        rows record, committed in the same transaction so that neither is ever durable
+        without the other."""
 
     def save_checkpoint(self, cp: Checkpoint) -> None:
         """Keep a checkpoint (ours, or one the partner sent us to countersign)."""
@@ -158,10 +174,11 @@ class AuditLog:
         category: str = "",
         digest: str = "",
         detail: str = "",
+        operator: str = "",
     ) -> AuditEntry:
         entry = AuditEntry(
             len(self._rows), at, event, partner, item, outcome, reasons,
-            label, category, digest, detail,
+            label, category, digest, detail, operator,
         )  # fmt: skip
         data = entry.encode()
         leaf = leaf_hash(data)
@@ -171,10 +188,11 @@ class AuditLog:
         self._unflushed += 1
         return entry
 
-    def flush(self) -> None:
-        """Make every appended entry durable before anything it records is acted on."""
-        if self._unflushed:
-            self._sink.write(self._rows[-self._unflushed :])
+    def flush(self, also: Sequence[Statement] = ()) -> None:
+        """Make every appended entry durable before anything it records is acted on;
+        ``also`` (state the entries record) is committed with them."""
+        if self._unflushed or also:
+            self._sink.write(self._rows[-self._unflushed :] if self._unflushed else [], also)
             self._unflushed = 0
 
     def root(self, size: int | None = None) -> bytes:

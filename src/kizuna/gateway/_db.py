@@ -12,10 +12,11 @@ from pathlib import Path
 
 import msgspec
 
+from kizuna._files import create_private
 from kizuna.errors import StoreError
-from kizuna.gateway._audit import AuditRow, AuditSink, Checkpoint
+from kizuna.gateway._audit import AuditRow, AuditSink, Checkpoint, Statement
 
-__all__ = ["GatewayDb", "HeldItem", "Received"]
+__all__ = ["GatewayDb", "HeldItem", "Received", "TierState"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, data BLOB NOT NULL, chain BLOB NOT NULL);
@@ -29,6 +30,10 @@ CREATE TABLE IF NOT EXISTS holds (
     id INTEGER PRIMARY KEY AUTOINCREMENT, partner TEXT NOT NULL, uid TEXT NOT NULL,
     data BLOB NOT NULL, rule TEXT NOT NULL, at TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'held'
+);
+CREATE TABLE IF NOT EXISTS tiers (
+    partner TEXT PRIMARY KEY, tier TEXT NOT NULL, pinned INTEGER NOT NULL,
+    at TEXT NOT NULL, operator TEXT NOT NULL, why TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS seen (msg_id TEXT PRIMARY KEY, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS received (
@@ -53,6 +58,26 @@ class HeldItem:
     state: str
 
 
+@dataclass(frozen=True, slots=True)
+class TierState:
+    """The tier last in force for a partner; ``pinned`` when an operator set it, and then it
+    outranks the file and the assessments until an operator clears it."""
+
+    partner: str
+    tier: str
+    pinned: bool
+    at: str
+    operator: str = ""
+    why: str = ""
+
+    def statement(self) -> Statement:
+        """The write that records this state, for the audit flush that records the change."""
+        return (
+            "INSERT OR REPLACE INTO tiers VALUES (?, ?, ?, ?, ?, ?)",
+            (self.partner, self.tier, int(self.pinned), self.at, self.operator, self.why),
+        )
+
+
 class Received(msgspec.Struct, frozen=True):
     """An item accepted from the partner, as stored (one is made per item accepted)."""
 
@@ -65,11 +90,24 @@ class Received(msgspec.Struct, frozen=True):
 
 
 class GatewayDb(AuditSink):
-    def __init__(self, path: Path | str = ":memory:") -> None:
+    """The gateway's database. A new file is created 0600 before SQLite writes a byte (its
+    -wal and -shm files take that mode); ``readonly`` opens an existing file for reading and
+    never creates one, for commands that only look."""
+
+    def __init__(self, path: Path | str = ":memory:", *, readonly: bool = False) -> None:
         self.path = str(path)
         self._next_seq: int | None = None
         self._cursors: dict[str, int] = {}  # staged: written with the next audit rows
         try:
+            if readonly:
+                if not Path(self.path).is_file():
+                    raise StoreError(f"no gateway database at {self.path}")
+                uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, isolation_level=None)
+                self._db.execute("SELECT 1 FROM audit LIMIT 1")  # a gateway's, or an error
+                return
+            if self.path != ":memory:":
+                create_private(self.path)
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
@@ -88,7 +126,7 @@ class GatewayDb(AuditSink):
 
     # -- audit -----------------------------------------------------------------------------
 
-    def write(self, rows: Sequence[AuditRow]) -> None:
+    def write(self, rows: Sequence[AuditRow], also: Sequence[Statement] = ()) -> None:
         if self._next_seq is None:
             (top,) = self._run("find the audit tail", "SELECT MAX(seq) FROM audit").fetchone()
             self._next_seq = 0 if top is None else int(top) + 1
@@ -102,6 +140,8 @@ class GatewayDb(AuditSink):
                     [(start + i, r.data, r.chain) for i, r in enumerate(rows)],
                 )
                 self._db.executemany(_SET_CURSOR, list(cursors.items()))
+                for sql, params in also:
+                    self._db.execute(sql, params)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot append audit rows in {self.path}: {exc}") from exc
         self._next_seq = start + len(rows)
@@ -130,6 +170,12 @@ class GatewayDb(AuditSink):
             Checkpoint(lid, size, bytes(root), bytes(chain), at, s, bytes(sig), cs, bytes(csig))
             for lid, size, root, chain, at, s, sig, cs, csig in cur
         ]
+
+    # -- tiers -----------------------------------------------------------------------------
+
+    def tier_states(self) -> dict[str, TierState]:
+        cur = self._run("read tiers", "SELECT partner, tier, pinned, at, operator, why FROM tiers")
+        return {p: TierState(p, t, bool(pin), a, o, w) for p, t, pin, a, o, w in cur}
 
     # -- holds -----------------------------------------------------------------------------
 

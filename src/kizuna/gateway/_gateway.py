@@ -15,7 +15,7 @@ from kizuna.bus import Bus, subject
 from kizuna.clock import Clock
 from kizuna.errors import KizunaError
 from kizuna.gateway._audit import AuditLog, Checkpoint
-from kizuna.gateway._db import GatewayDb, HeldItem, Received
+from kizuna.gateway._db import GatewayDb, HeldItem, Received, TierState
 from kizuna.gateway._envelope import Meta, peek_msg_id, seal_batch
 from kizuna.gateway._guard import GuardReason, Outcome, Verdict, Work
 from kizuna.gateway._item import DEFAULT, PUBLISHER, ItemCodec
@@ -37,14 +37,28 @@ def feed_cursor(partner: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
+    """What a gateway is told at start. ``tiers`` are what the file or the assessments give
+    each partner: a proposal, never a raise (see :class:`Gateway`)."""
+
     nation: str
-    tiers: Mapping[str, Tier]  # the tier each partner holds now
+    tiers: Mapping[str, Tier]  # the tier the file or the assessments give each partner
     max_bytes: int = 64 * 1024
     replay_window: timedelta = timedelta(days=1)
     partner_max_rank: int = 3
 
 
+def _note(what: str, note: str) -> str:
+    return f"{what}: {note}" if note else what
+
+
 class Gateway:
+    """The gateway service.
+
+    The tier in force for a partner is durable state in the database. One an operator set
+    (:meth:`set_tier`) outranks the file and the assessments until it is cleared
+    (:meth:`clear_tier`). Otherwise a start takes the lower of what the configuration gives
+    and what was last in force, so a restart may lower a tier but never raise one."""
+
     def __init__(
         self,
         config: GatewayConfig,
@@ -60,7 +74,8 @@ class Gateway:
         decider: Decider | None = None,
     ) -> None:
         self.nation = config.nation
-        self._tiers = dict(config.tiers)
+        self._proposed = dict(config.tiers)
+        self._tiers: dict[str, Tier] = {}
         self._signer, self._ring, self._db, self._bus = signer, ring, db, bus
         self._clock = clock
         self.codec = codec
@@ -88,10 +103,27 @@ class Gateway:
             max_bytes=config.max_bytes * 3 // 2, window=config.replay_window,
             partner_max_rank=config.partner_max_rank,
         )  # fmt: skip
-        for partner, tier in self._tiers.items():  # the tier in force at start is on record
-            if recorded.get(partner) != tier.name:
-                was = recorded.get(partner, "none")
-                self._audit_tier(partner, tier, f"{was} -> {tier.name}: at start")
+        self._start_tiers(db.tier_states(), recorded)
+
+    def _start_tiers(self, states: Mapping[str, TierState], recorded: Mapping[str, str]) -> None:
+        """Put the tier in force at start on record, for every configured partner."""
+        for partner, proposed in self._proposed.items():
+            state = states.get(partner)
+            # A database from before tiers were kept has only the audit to say what was last
+            # in force.
+            last_name = state.tier if state is not None else recorded.get(partner)
+            last = Tier.__members__.get(last_name or "")
+            if state is not None and state.pinned and last is not None:
+                tier, why = last, f"at start: operator setting {last.name} kept"
+            elif last is not None and last < proposed:
+                tier, why = last, f"at start: configured {proposed.name} not applied"
+            else:
+                tier, why = proposed, "at start"
+            self._tiers[partner] = tier
+            if recorded.get(partner) != tier.name or state is None or last is not tier:
+                new = state if state is not None and state.pinned else None
+                new = new or TierState(partner, tier.name, False, self._now(), "", why)
+                self._audit_tier(new, f"{last_name or 'none'} -> {tier.name}: {why}")
 
     def _now(self) -> str:
         return self._clock.now().isoformat()
@@ -99,7 +131,16 @@ class Gateway:
     def tier(self, partner: str) -> Tier | None:
         return self._tiers.get(partner)
 
-    def _record(self, event: str, v: Verdict, detail: str = "") -> int:
+    def configured_tier(self, partner: str) -> Tier | None:
+        """What the file or the assessments give ``partner``, whatever is in force."""
+        return self._proposed.get(partner)
+
+    def tier_pinned(self, partner: str) -> bool:
+        """Whether an operator's setting decides ``partner``'s tier."""
+        state = self._db.tier_states().get(partner)
+        return bool(state and state.pinned)
+
+    def _record(self, event: str, v: Verdict, detail: str = "", by: str = "") -> int:
         w, item = v.work, v.work.item
         data = w.out or w.raw
         if w.at is not self._stamp[0]:  # a batch is judged at one time: write it once
@@ -110,7 +151,7 @@ class Gateway:
             v.outcome.value, reasons=tuple(r.value for r in v.reasons) if v.reasons else (),
             label=item.label if item else "", category=item.category if item else "",
             digest=sha256(data).hexdigest(),
-            detail=detail or (f"{v.stage}: {v.error}" if v.error else v.stage),
+            detail=detail or (f"{v.stage}: {v.error}" if v.error else v.stage), operator=by,
         )  # fmt: skip
         self.ledger.add(entry)
         return entry.seq
@@ -177,18 +218,47 @@ class Gateway:
             subject("out", partner), [(env.encode(), env.msg_id) for env in sealed]
         )
 
-    def set_tier(self, partner: str, tier: Tier, why: str = "") -> bool:
-        """Takes effect for the next item; audited. False when nothing changed."""
-        before = self._tiers.get(partner)
-        if before is tier:
+    def _configured(self, partner: str) -> Tier:
+        tier = self._tiers.get(partner)
+        if tier is None:
+            raise KizunaError(f"partner {partner!r} is not configured")
+        return tier
+
+    def set_tier(self, partner: str, tier: Tier, why: str = "", by: str = "") -> bool:
+        """An operator sets ``partner``'s tier: it takes effect for the next item, is
+        audited with ``by`` (the authenticated operator) and outranks the file and the
+        assessments, across restarts, until cleared. False when nothing changed."""
+        before = self._configured(partner)
+        if before is tier and self.tier_pinned(partner):
             return False
         self._tiers[partner] = tier
-        was = before.name if before is not None else "none"
-        self._audit_tier(partner, tier, f"{was} -> {tier.name}: {why}")
+        state = TierState(partner, tier.name, True, self._now(), by, why)
+        self._audit_tier(state, f"{before.name} -> {tier.name}: {why}", by)
+        return before is not tier
+
+    def clear_tier(self, partner: str, why: str = "", by: str = "") -> bool:
+        """An operator hands ``partner``'s tier back to the file and the assessments (which
+        may raise it: an operator asked). False when no operator setting was in force."""
+        before = self._configured(partner)
+        if not self.tier_pinned(partner):
+            return False
+        tier = self._proposed[partner]
+        self._tiers[partner] = tier
+        state = TierState(partner, tier.name, False, self._now(), by, why)
+        self._audit_tier(state, f"{before.name} -> {tier.name}: cleared: {why}", by)
         return True
 
-    def _audit_tier(self, partner: str, tier: Tier, detail: str) -> None:
-        self.audit.append(self._now(), "tier", partner, "", tier.name, detail=detail)
+    def _audit_tier(self, state: TierState, detail: str, by: str = "") -> None:
+        """The entry and the state it records are committed together."""
+        self.audit.append(
+            self._now(), "tier", state.partner, "", state.tier, detail=detail, operator=by
+        )
+        self.audit.flush(also=[state.statement()])
+
+    def audit_operator(self, event: str, outcome: str, by: str, detail: str = "") -> None:
+        """Put an operator's action that is not a decision on an item (a checkpoint asked
+        for) on the record, with who asked."""
+        self.audit.append(self._now(), event, "", "", outcome, detail=detail, operator=by)
         self.audit.flush()
 
     # -- holds -----------------------------------------------------------------------------
@@ -202,9 +272,9 @@ class Gateway:
             raise KizunaError(f"hold {hold_id}: no such item waiting")
         return h
 
-    async def approve(self, hold_id: int, by: str) -> Verdict:
-        """A human of the originator releases a held item: it passes every other filter again,
-        under the partner's tier as it is now."""
+    async def approve(self, hold_id: int, by: str, note: str = "") -> Verdict:
+        """A human of the originator (``by``, the authenticated operator) releases a held
+        item: it passes every other filter again, under the partner's tier as it is now."""
         h = self._held(hold_id)
         # the hold queue keeps the bytes and the rule: a rule for defaulted labels held it
         # because its label was the node's default, which the envelope must still say
@@ -216,18 +286,19 @@ class Gateway:
         work = Work(h.data, h.partner, self._tiers.get(h.partner), at, approved=True,
                     label_source=source)  # fmt: skip
         v = self.outbound.run(work)
-        seq = self._record("approve", v, f"hold {hold_id} approved by {by}")
+        seq = self._record("approve", v, _note(f"hold {hold_id} approved", note), by)
         self.audit.flush()
         self._db.settle(hold_id, "released" if v.released else "denied")
         if v.released:
             await self._publish(h.partner, [(seq, v)])
         return v
 
-    def reject(self, hold_id: int, by: str) -> Verdict:
+    def reject(self, hold_id: int, by: str, note: str = "") -> Verdict:
+        """A human of the originator (``by``) refuses a held item for good."""
         h = self._held(hold_id)
         work = Work(h.data, h.partner, self._tiers.get(h.partner), self._clock.now())
         v = Verdict.deny("originator", work, GuardReason.DENY_REJECTED_BY_ORIGINATOR)
-        self._record("reject", v, f"hold {hold_id} rejected by {by}")
+        self._record("reject", v, _note(f"hold {hold_id} rejected", note), by)
         self.audit.flush()
         self._db.settle(hold_id, "rejected")
         return v
@@ -307,7 +378,16 @@ class Gateway:
     def witness(self, cp: Checkpoint, proof: Sequence[bytes]) -> Checkpoint:
         """Countersign a partner's checkpoint after checking it extends what we hold."""
         held = [c for c in self._db.checkpoints(cp.log_id) if c.cosigner == self._signer.name]
-        signed = countersign(cp, proof, held[-1] if held else None, self._ring, self._signer)
+        try:
+            signed = countersign(cp, proof, held[-1] if held else None, self._ring, self._signer)
+        except KizunaError as exc:
+            if cp.signature_ok(self._ring):  # the partner's own claim: a refusal on record
+                self.audit.append(
+                    self._now(), "checkpoint", cp.log_id, f"{cp.log_id}/{cp.size}", "DENY",
+                    reasons=("DENY_INCONSISTENT_CHECKPOINT",), detail=str(exc),
+                )  # fmt: skip
+                self.audit.flush()
+            raise
         self._db.save_checkpoint(signed)
         return signed
 

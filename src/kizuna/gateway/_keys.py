@@ -5,6 +5,7 @@ Keys live in files the operator creates (``kizuna gateway keygen``); none are sh
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -13,9 +14,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kizuna._files import write_private
 from kizuna.errors import ConfigError
 
 __all__ = ["KeyRing", "Signer", "generate_keys", "require_public_keys"]
+
+_NAME = re.compile(r"[A-Z]{2,8}")
 
 
 class Signer:
@@ -106,23 +110,29 @@ def require_public_keys(directory: Path, names: Iterable[str]) -> None:
             )
 
 
-def generate_keys(name: str, directory: Path) -> tuple[Path, Path]:
-    """Write ``NAME.key`` (private, mode 0600) and ``NAME.pub`` into ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
+def generate_keys(name: str, directory: Path, *, overwrite: bool = False) -> tuple[Path, Path]:
+    """Write ``NAME.key`` (private, 0600 from its first byte) and ``NAME.pub`` into
+    ``directory``. An existing private key is refused (:class:`ConfigError`) unless
+    ``overwrite``: replacing a key silently would cut every partner that trusts it."""
+    if not _NAME.fullmatch(name):
+        raise ConfigError(f"{name!r} is not a nation code (2 to 8 capitals)", field="name")
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        where = str(directory)
+        raise ConfigError(f"cannot create it: {exc.strerror}", field=where) from exc
     key = Ed25519PrivateKey.generate()
     private = directory / f"{name}.key"
     public = directory / f"{name}.pub"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    private.chmod(0o600)
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+    write_private(private, pem, overwrite=overwrite)
+    pub = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    try:
+        public.write_bytes(pub)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {public}: {exc.strerror}", field=str(public)) from exc
     return private, public

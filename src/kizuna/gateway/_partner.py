@@ -526,6 +526,7 @@ class PartnerListener:
                     raise KizunaError(f"{partner} sent a checkpoint of {cp.log_id}'s log")
                 return checkpoint_to_wire(self._gw.witness(cp, proof)), False
             except KizunaError as exc:
+                log.error("refused to countersign %s's checkpoint: %s", partner, exc)
                 return msgspec.json.encode({"error": str(exc)}), False
         return msgspec.json.encode({"error": f"unknown request {kind!r}"}), False
 

@@ -20,6 +20,9 @@ class VerifyReport:
     checkpoints: int
     first_bad: int | None = None
     problem: str = ""
+    # Entries after the last countersigned checkpoint that matches the log: nothing a partner
+    # holds proves them, so a cut or an addition there cannot be told from the log alone.
+    unprotected_tail: int = 0
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -28,6 +31,7 @@ class VerifyReport:
             "checkpoints": self.checkpoints,
             "first_bad": self.first_bad,
             "problem": self.problem,
+            "unprotected_tail": self.unprotected_tail,
         }
 
 
@@ -78,14 +82,14 @@ def verify_log(
     tree, chains, bad, problem = _chain_prefix(rows)
     cps = _merge(checkpoints, log_id)
     good = 0  # size of the longest checkpointed prefix that matches
+    protected = 0  # ... and of the longest one a partner countersigned
     for cp in cps:
         if not cp.signature_ok(ring):
             problem = f"checkpoint {cp.size}: bad signature"
-            return VerifyReport(False, len(rows), len(cps), good, problem)
+            return VerifyReport(False, len(rows), len(cps), good, problem, len(rows) - protected)
         if require_cosign and not cp.cosignature_ok(ring):
-            return VerifyReport(
-                False, len(rows), len(cps), good, f"checkpoint {cp.size}: not countersigned"
-            )
+            problem = f"checkpoint {cp.size}: not countersigned"
+            return VerifyReport(False, len(rows), len(cps), good, problem, len(rows) - protected)
         if cp.size > len(tree):
             if bad is None:
                 bad = len(rows)
@@ -97,9 +101,12 @@ def verify_log(
                 problem = f"entries {good}..{cp.size - 1} do not match checkpoint {cp.size}"
             break
         good = cp.size
+        if cp.cosignature_ok(ring):
+            protected = cp.size
+    tail = len(rows) - protected
     if bad is not None:
-        return VerifyReport(False, len(rows), len(cps), bad, problem)
-    return VerifyReport(True, len(rows), len(cps))
+        return VerifyReport(False, len(rows), len(cps), bad, problem, tail)
+    return VerifyReport(True, len(rows), len(cps), unprotected_tail=tail)
 
 
 def countersign(
