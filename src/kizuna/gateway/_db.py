@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS received (
     data BLOB NOT NULL, at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS feed_cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL, msg_id TEXT NOT NULL,
+    data BLOB NOT NULL
+);
 """
 
 
@@ -97,7 +101,6 @@ class GatewayDb(AuditSink):
     def __init__(self, path: Path | str = ":memory:", *, readonly: bool = False) -> None:
         self.path = str(path)
         self._next_seq: int | None = None
-        self._cursors: dict[str, int] = {}  # staged: written with the next audit rows
         try:
             if readonly:
                 if not Path(self.path).is_file():
@@ -131,7 +134,6 @@ class GatewayDb(AuditSink):
             (top,) = self._run("find the audit tail", "SELECT MAX(seq) FROM audit").fetchone()
             self._next_seq = 0 if top is None else int(top) + 1
         start = self._next_seq
-        cursors, self._cursors = self._cursors, {}
         try:
             with self._db:
                 self._db.execute("BEGIN")
@@ -139,7 +141,6 @@ class GatewayDb(AuditSink):
                     "INSERT INTO audit VALUES (?, ?, ?)",
                     [(start + i, r.data, r.chain) for i, r in enumerate(rows)],
                 )
-                self._db.executemany(_SET_CURSOR, list(cursors.items()))
                 for sql, params in also:
                     self._db.execute(sql, params)
         except sqlite3.Error as exc:
@@ -199,6 +200,11 @@ class GatewayDb(AuditSink):
     def get_hold(self, hold_id: int) -> HeldItem | None:
         found = [h for h in self.holds(None) if h.id == hold_id]
         return found[0] if found else None
+
+    @staticmethod
+    def settle_statement(hold_id: int, state: str) -> Statement:
+        """The write that settles a hold, for the commit of the audit entry that decides it."""
+        return "UPDATE holds SET state = ? WHERE id = ?", (state, hold_id)
 
     def settle(self, hold_id: int, state: str) -> None:
         self._run("settle a hold", "UPDATE holds SET state = ? WHERE id = ?", (state, hold_id))
@@ -267,24 +273,37 @@ class GatewayDb(AuditSink):
         row = cur.fetchone()
         return int(row[0]) if row else 0
 
-    def stage_cursor(self, name: str, seq: int) -> None:
-        """Move a cursor in the same transaction as the next audit rows written, so that
-        what was judged and how far judging got are durable together."""
-        self._cursors[name] = seq
+    @staticmethod
+    def cursor_statement(name: str, seq: int) -> Statement:
+        """The write that moves cursor ``name`` to ``seq``: committed with the audit rows of
+        what was judged up to it, so the two are durable together."""
+        return _SET_CURSOR, (name, seq)
 
     def save_cursor(self, name: str, seq: int) -> None:
-        """Move a cursor now (with whatever else was staged)."""
-        self._cursors[name] = seq
-        cursors, self._cursors = self._cursors, {}
-        try:
-            with self._db:
-                self._db.execute("BEGIN")
-                self._db.executemany(_SET_CURSOR, list(cursors.items()))
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot save cursor {name} in {self.path}: {exc}") from exc
+        """Move a cursor now, on its own."""
+        self._run("save a cursor", _SET_CURSOR, (name, seq))
 
-    def flush_cursors(self) -> None:
-        """Write staged cursors no audit rows took with them."""
-        if self._cursors:
-            name, seq = next(iter(self._cursors.items()))
-            self.save_cursor(name, seq)
+    # -- outbox: sealed envelopes on their way to the bus ----------------------------------
+
+    @staticmethod
+    def outbox_statements(subject: str, sealed: Sequence[tuple[str, bytes]]) -> list[Statement]:
+        """The writes that keep ``(msg_id, envelope)`` pairs for ``subject`` until the bus
+        has them, committed with the audit rows that released them: a crash between the
+        audit and the bus then loses no release (the next start publishes them)."""
+        return [
+            ("INSERT INTO outbox (subject, msg_id, data) VALUES (?, ?, ?)", (subject, m, d))
+            for m, d in sealed
+        ]
+
+    def outbox(self) -> list[tuple[int, str, str, bytes]]:
+        """What is waiting for the bus: ``(id, subject, msg_id, envelope)`` in order."""
+        cur = self._run(
+            "read the outbox", "SELECT id, subject, msg_id, data FROM outbox ORDER BY id"
+        )
+        return [(int(i), s, m, bytes(d)) for i, s, m, d in cur]
+
+    @staticmethod
+    def outbox_done(upto: int) -> Statement:
+        """The write that forgets envelopes the bus has durably taken, up to ``upto``: it
+        rides the next commit rather than costing one of its own."""
+        return "DELETE FROM outbox WHERE id <= ?", (upto,)

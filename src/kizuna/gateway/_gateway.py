@@ -14,7 +14,7 @@ from hashlib import sha256
 from kizuna.bus import Bus, subject
 from kizuna.clock import Clock
 from kizuna.errors import KizunaError
-from kizuna.gateway._audit import AuditLog, Checkpoint
+from kizuna.gateway._audit import AuditLog, Checkpoint, Statement
 from kizuna.gateway._db import GatewayDb, HeldItem, Received, TierState
 from kizuna.gateway._envelope import Meta, peek_msg_id, seal_batch
 from kizuna.gateway._guard import GuardReason, Outcome, Verdict, Work
@@ -84,6 +84,7 @@ class Gateway:
         self.audit = AuditLog(config.nation, db, db.rows())
         self.ledger = Ledger()
         self._pending: set[str] = set()  # accepted in the run being judged, not yet stored
+        self._outbox_done = 0  # outbox rows up to this id are on the bus: forget them next
         # The stored answer for the ids a run's envelopes name, asked once for the run; an id
         # not in it (an envelope that did not name one we could read) is looked up alone.
         self._known: dict[str, bool] = {}
@@ -189,22 +190,21 @@ class Gateway:
             verdicts.append(v)
             if v.released:
                 out.append((seq, v))
+        also = self._seal(partner, out)
         if cursor is not None:
-            self._db.stage_cursor(feed_cursor(partner), cursor)
-        self.audit.flush()
-        self._db.flush_cursors()
-        await self._publish(partner, out)
+            also.append(GatewayDb.cursor_statement(feed_cursor(partner), cursor))
+        await self._commit(also)
         return verdicts
 
     def cursor(self, partner: str) -> int:
         """The node-feed sequence number up to which items were judged for ``partner``."""
         return self._db.cursor(feed_cursor(partner))
 
-    async def _publish(self, partner: str, released: Sequence[tuple[int, Verdict]]) -> None:
+    def _seal(self, partner: str, released: Sequence[tuple[int, Verdict]]) -> list[Statement]:
         """Seal what was released as one batch, with the metadata the guard derived for each
-        item, and put each envelope on the bus."""
+        item; the writes that put the envelopes in the outbox, for the audit's commit."""
         if not released:
-            return
+            return []
         items, meta = [], []
         for seq, v in released:
             data, item = v.work.out, v.work.item
@@ -214,9 +214,36 @@ class Gateway:
         sealed = seal_batch(
             self._signer, receiver=partner, sent_at=self._now(), items=items, meta=meta
         )
-        await self._bus.publish_many(
-            subject("out", partner), [(env.encode(), env.msg_id) for env in sealed]
+        return GatewayDb.outbox_statements(
+            subject("out", partner), [(env.msg_id, env.encode()) for env in sealed]
         )
+
+    async def _commit(self, also: list[Statement]) -> None:
+        """Make the audit entries durable with the state they record (envelopes released,
+        cursors, holds settled) in one commit, then hand the outbox to the bus.
+
+        The bus is another file, so no one commit covers both: envelopes wait in the outbox
+        until the bus holds them, and whatever a crash left there is published at the next
+        start. The bus keeps each message id once, so publishing one again changes nothing;
+        forgetting what the bus took rides the next commit instead of costing one."""
+        if self._outbox_done:
+            also.append(GatewayDb.outbox_done(self._outbox_done))
+            self._outbox_done = 0
+        self.audit.flush(also=also)
+        await self.drain_outbox()
+
+    async def drain_outbox(self) -> int:
+        """Publish what waits in the outbox (at start: what a crash left); how many."""
+        waiting = self._db.outbox()
+        if not waiting:
+            return 0
+        by_subject: dict[str, list[tuple[bytes, str]]] = {}
+        for _, subj, msg_id, data in waiting:
+            by_subject.setdefault(subj, []).append((data, msg_id))
+        for subj, messages in by_subject.items():
+            await self._bus.publish_many(subj, messages)
+        self._outbox_done = waiting[-1][0]
+        return len(waiting)
 
     def _configured(self, partner: str) -> Tier:
         tier = self._tiers.get(partner)
@@ -287,10 +314,9 @@ class Gateway:
                     label_source=source)  # fmt: skip
         v = self.outbound.run(work)
         seq = self._record("approve", v, _note(f"hold {hold_id} approved", note), by)
-        self.audit.flush()
-        self._db.settle(hold_id, "released" if v.released else "denied")
-        if v.released:
-            await self._publish(h.partner, [(seq, v)])
+        also = self._seal(h.partner, [(seq, v)] if v.released else [])
+        also.append(GatewayDb.settle_statement(hold_id, "released" if v.released else "denied"))
+        await self._commit(also)
         return v
 
     def reject(self, hold_id: int, by: str, note: str = "") -> Verdict:

@@ -105,6 +105,8 @@ class GatewayServer:
         self.ring = KeyRing.load_dir(cfg.keys_dir)
         self.gw, self._db, self._bus = build_gateway(cfg, self._clock, ring=self.ring)
         signer = Signer.load(cfg.nation, cfg.key)
+        if waiting := await self.gw.drain_outbox():  # released before a crash, not yet sent
+            log.warning("%d released envelopes a stop left behind are queued now", waiting)
         try:
             if tls is not None:
                 self.listener = PartnerListener(
