@@ -14,9 +14,16 @@ from kizuna.labels._model import (
     Reason,
     Viewer,
 )
+from kizuna.labels._spif import Policy, SpifError, load_spif, parse_spif
 from kizuna.labels._stanag import NS as STANAG_4774_NS
 from kizuna.labels._stanag import from_element, from_xml, to_element, to_xml
-from kizuna.labels._table import PolicyTable, default_table, load_table
+from kizuna.labels._table import (
+    PolicyTable,
+    default_table,
+    load_table,
+    shipped_policy,
+    table_from_policies,
+)
 from kizuna.labels._viewer import parse_clearance, viewer_from_mapping
 
 __all__ = [
@@ -29,8 +36,10 @@ __all__ = [
     "Decider",
     "Decision",
     "Label",
+    "Policy",
     "PolicyTable",
     "Reason",
+    "SpifError",
     "Viewer",
     "decide",
     "default_table",
@@ -39,11 +48,15 @@ __all__ = [
     "from_element",
     "from_xml",
     "high_water_mark",
+    "load_spif",
     "load_table",
     "parse_banner",
     "parse_clearance",
+    "parse_spif",
     "rank",
     "releasable_to",
+    "shipped_policy",
+    "table_from_policies",
     "to_element",
     "to_xml",
     "viewer_from_mapping",
