@@ -193,6 +193,9 @@ class Policy:
     )
     source: str = ""
     unclassified_home: bool = False  # kz:unclassifiedHome: UNCLASSIFIED//NOFORN stays here
+    # kz:bannerMarking: a classification's phrase is the whole first block of the marking (no
+    # policy name before it) and the policy's separator joins the blocks, as CAPCO writes them
+    banner_marking: bool = False
 
     def default_marking(self, name: str) -> str:
         """A classification's marking in no particular language: its phrase, else its name."""
@@ -414,6 +417,13 @@ class _Reader:
                 out[name] = members
         return out
 
+    def extension(self, root: ET.Element, name: str) -> bool:
+        return any(
+            True
+            for ext in self.kids(root, "extensions")
+            for _ in ext.iter(f"{{{KIZUNA_SPIF_NS}}}{name}")
+        )
+
     def policy(self, root: ET.Element) -> Policy:
         if _local(root.tag) not in ((SPIF_NS, "SPIF"), ("", "SPIF")):
             self.problem(root, "the root element is not an XML-SPIF <SPIF>")
@@ -442,11 +452,8 @@ class _Reader:
             qualifiers=self.qualifiers(root),
             groups=MappingProxyType(self.groups(root)),
             source=self.source,
-            unclassified_home=any(
-                True
-                for ext in self.kids(root, "extensions")
-                for _ in ext.iter(f"{{{KIZUNA_SPIF_NS}}}unclassifiedHome")
-            ),
+            unclassified_home=self.extension(root, "unclassifiedHome"),
+            banner_marking=self.extension(root, "bannerMarking"),
         )
         self.check(policy, class_elems, set_elems)
         return policy
