@@ -112,7 +112,10 @@ def _parse(
     max_elements: int,
     lines: dict[int, int] | None,
 ) -> ET.Element:
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+    except UnicodeEncodeError as exc:  # a lone surrogate: no XML document holds one
+        raise ParseError("XML text is not valid Unicode") from exc
     if len(raw) > max_bytes:
         raise ParseError(f"XML larger than {max_bytes} bytes")
     if b"\x00" in raw:

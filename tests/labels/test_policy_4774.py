@@ -25,6 +25,7 @@ from kizuna.labels import (
     validate,
     write_4774,
 )
+from kizuna.labels._policylabel import read_4774_full
 
 P = shipped_policies()
 NATO = shipped_policy("nato.xml")
@@ -223,3 +224,58 @@ def test_a_usa_label_shows_as_its_japanese_equivalent() -> None:
 def test_a_label_with_no_equivalent_does_not_translate() -> None:
     nato = read_4774(T17_4, P)
     assert translate(nato, USA, P) is None  # the NATO SPIF declares no equivalent policies
+
+
+WS = st.sampled_from(["", " ", "\n", "\r\n", "\t", "\u00a0", "\u2003"])
+WORDS = st.sampled_from(
+    ["NATO", "USA", "JPN", "ISAF", "KFOR", "Releasable", "RESTRICTED", "SECRET", "Context",
+     "Releasable To", "Only", "STAFF", "", " USA ", "US&amp;A", "U]]>SA", "\u00a0USA", "PERMISSIVE",
+     "INFORMATIVE", "Administrative", "1.3.26.1.3.1", "urn:oid:1.3.26.1.3.1", "Ukraine"]
+)  # fmt: skip
+
+
+@st.composite
+def plain_shapes(draw: st.DrawFn) -> str:
+    """Labels near the quick reader's shape, with the whitespace and text that tell apart."""
+    w = draw(WS)
+    root = draw(
+        st.sampled_from(
+            sorted(
+                (
+                    "ConfidentialityLabel",
+                    "originatorConfidentialityLabel",
+                    "alternativeConfidentialityLabel",
+                )
+            )
+        )
+    )
+    attr = draw(st.sampled_from(["", " URI", " URL"]))
+    pid = f'{attr}="{draw(WORDS)}"' if attr else ""
+    cats = ""
+    for _ in range(draw(st.integers(0, 3))):
+        values = "".join(
+            f"<GenericValue>{draw(WORDS)}</GenericValue>{draw(WS)}"
+            for _ in range(draw(st.integers(1, 3)))
+        )
+        cats += f'<Category TagName="{draw(WORDS)}" Type="{draw(WORDS)}">{draw(WS)}{values}</Category>{draw(WS)}'  # noqa: E501
+    return (
+        f'<{root} xmlns="{NS}">{w}<ConfidentialityInformation>{draw(WS)}'
+        f"<PolicyIdentifier{pid}>{draw(WS)}{draw(WORDS)}{draw(WS)}</PolicyIdentifier>{draw(WS)}"
+        f"<Classification>{draw(WORDS)}</Classification>{draw(WS)}{cats}"
+        f"</ConfidentialityInformation>{draw(WS)}</{root}>{draw(WS)}"
+    )
+
+
+def _outcome(reader: object, text: str | bytes) -> object:
+    assert callable(reader)
+    try:
+        return reader(text, P)
+    except ParseError:
+        return "refused"
+
+
+@settings(max_examples=600, deadline=None)
+@given(plain_shapes(), st.booleans())
+def test_the_quick_reader_answers_as_the_hardened_reader(text: str, as_bytes: bool) -> None:
+    data: str | bytes = text.encode() if as_bytes else text
+    assert _outcome(read_4774, data) == _outcome(read_4774_full, data)

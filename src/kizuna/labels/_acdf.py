@@ -77,7 +77,7 @@ def access(label: PolicyLabel, clearance: SpifClearance, policies: PolicySet) ->
     target = policies.by_id(clearance.policy_id)
     if target is None:
         return Decision.deny(Reason.DENY_MALFORMED_REQUEST, detail="unknown clearance policy")
-    seen = translate(label, target, policies)
+    seen = label if target is source else translate(label, target, policies)
     if seen is None:
         return Decision.deny(
             Reason.DENY_NO_EQUIVALENCE, detail=f"no {target.name} equivalent of the label"

@@ -10,6 +10,7 @@ policy has its problems listed by ``validate``. Nothing here decides access (see
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ __all__ = [
     "PolicySet",
     "display_marking",
     "read_4774",
+    "read_4774_full",
     "shipped_policies",
     "translate",
     "validate",
@@ -96,7 +98,7 @@ def _local(elem: ET.Element) -> str:
 def _text(elem: ET.Element, what: str) -> str:
     if len(elem):
         raise ParseError(f"<{what}> holds elements, not text")
-    text = (elem.text or "").strip()
+    text = (elem.text or "").strip(" \t\r\n")  # XML whitespace only, as the quick reader
     if not text:
         raise ParseError(f"<{what}> is empty")
     return text
@@ -112,9 +114,7 @@ def _oid(value: str) -> str:
     return oid
 
 
-def _policy(elem: ET.Element, policies: PolicySet) -> Policy:
-    name = _text(elem, "PolicyIdentifier")
-    uri, url = elem.get("URI"), elem.get("URL")
+def _policy_of(name: str, uri: str | None, url: str | None, policies: PolicySet) -> Policy:
     if uri is not None and url is not None and uri != url:
         raise ParseError("<PolicyIdentifier> has a URI and a URL that disagree")
     ref = uri if uri is not None else url
@@ -132,33 +132,46 @@ def _policy(elem: ET.Element, policies: PolicySet) -> Policy:
     return policy
 
 
-def _category(elem: ET.Element, policy: Policy) -> tuple[CategoryType, str, list[str]]:
-    set_name, kind = elem.get("TagName"), elem.get("Type")
-    if not set_name:
-        raise ParseError("<Category> has no TagName")
-    try:
-        access = CategoryType(kind or "")
-    except ValueError:
-        raise ParseError(f"<Category TagName={set_name!r}> has unknown Type {kind!r}") from None
-    tag_set = policy.tag_set(set_name)
-    if tag_set is None:
-        raise ParseError(f"<Category> names tag set {set_name!r}, which {policy.name} lacks")
-    tag = tag_set.tag(access)
-    if tag is None:
-        raise ParseError(f"<Category TagName={set_name!r}> has no {access.value} tag in the SPIF")
-    values: list[str] = []
-    for v in elem:
-        if _local(v) != "GenericValue":
-            raise ParseError(f"<Category TagName={set_name!r}> holds <{_local(v)}>")
-        value = _text(v, "GenericValue")
-        if tag.value(value) is None:
-            raise ParseError(f"<Category TagName={set_name!r}> value {value!r} is not in the SPIF")
-        if value in values:
-            raise ParseError(f"<Category TagName={set_name!r}> value {value!r} appears twice")
-        values.append(value)
-    if not values:
-        raise ParseError(f"<Category TagName={set_name!r}> has no GenericValue")
-    return access, set_name, values
+_TYPES = {t.value: t for t in CategoryType}
+_RawCategory = tuple[str | None, str | None, list[str]]  # TagName, Type, values as written
+
+
+def _assemble(policy: Policy, cls: str, raw: list[_RawCategory]) -> PolicyLabel:
+    """The label from its parts as read, by either reader: every name checked on the SPIF."""
+    if policy.classification(cls) is None:
+        raise ParseError(f"<Classification> {cls!r} is not a {policy.name} classification")
+    categories: set[CategoryKey] = set()
+    seen: set[tuple[str, CategoryType]] = set()
+    index = policy.values_index
+    for set_name, kind, values in raw:
+        if not set_name:
+            raise ParseError("<Category> has no TagName")
+        access = _TYPES.get(kind or "")
+        if access is None:
+            raise ParseError(f"<Category TagName={set_name!r}> has unknown Type {kind!r}")
+        if not policy.has_tag(set_name, access) and policy.tag_set(set_name) is None:
+            raise ParseError(f"<Category> names tag set {set_name!r}, which {policy.name} lacks")
+        if not policy.has_tag(set_name, access):
+            raise ParseError(
+                f"<Category TagName={set_name!r}> has no {access.value} tag in the SPIF"
+            )
+        if not values:
+            raise ParseError(f"<Category TagName={set_name!r}> has no GenericValue")
+        if (set_name, access) in seen:
+            raise ParseError(f"<Category TagName={set_name!r} Type={access.value}> appears twice")
+        seen.add((set_name, access))
+        for value in values:
+            if not value:
+                raise ParseError("<GenericValue> is empty")
+            key = (set_name, access, value)
+            if key not in index:
+                raise ParseError(
+                    f"<Category TagName={set_name!r}> value {value!r} is not in the SPIF"
+                )
+            if key in categories:
+                raise ParseError(f"<Category TagName={set_name!r}> value {value!r} appears twice")
+            categories.add(key)
+    return PolicyLabel(policy.id, cls, frozenset(categories))
 
 
 def label_from_element(root: ET.Element, policies: PolicySet) -> PolicyLabel:
@@ -179,25 +192,77 @@ def label_from_element(root: ET.Element, policies: PolicySet) -> PolicyLabel:
         if len(found.get(required, ())) != 1:
             n = len(found.get(required, ()))
             raise ParseError(f"a label needs one <{required}>, found {n}")
-    policy = _policy(found["PolicyIdentifier"][0], policies)
+    pid = found["PolicyIdentifier"][0]
+    policy = _policy_of(_text(pid, "PolicyIdentifier"), pid.get("URI"), pid.get("URL"), policies)
     cls = _text(found["Classification"][0], "Classification")
-    if policy.classification(cls) is None:
-        raise ParseError(f"<Classification> {cls!r} is not a {policy.name} classification")
-    categories: set[CategoryKey] = set()
-    seen: set[tuple[str, CategoryType]] = set()
+    raw: list[_RawCategory] = []
     for elem in found.get("Category", ()):
-        access, set_name, values = _category(elem, policy)
-        if (set_name, access) in seen:
-            raise ParseError(f"<Category TagName={set_name!r} Type={access.value}> appears twice")
-        seen.add((set_name, access))
-        categories.update((set_name, access, v) for v in values)
-    return PolicyLabel(policy.id, cls, frozenset(categories))
+        values = []
+        for v in elem:
+            if _local(v) != "GenericValue":
+                raise ParseError(f"<Category TagName={elem.get('TagName')!r}> holds <{_local(v)}>")
+            values.append(_text(v, "GenericValue"))
+        raw.append((elem.get("TagName"), elem.get("Type"), values))
+    return _assemble(policy, cls, raw)
+
+
+# The quick reader: a label in the plain shape every tool writes (no declaration, no comments,
+# no entities, double-quoted attributes in the usual order, only XML whitespace between tags)
+# is read by one regular expression; anything else, and every refusal of that shape's parts,
+# goes through the hardened XML reader. A test holds the two readers to the same answers.
+_WS = "[ \t\r\n]*"
+_TXT = "[^<>&\\]\x00-\x08\x0b\x0c\x0e-\x1f\r\ud800-\udfff\ufffe\uffff]*"
+_ATT = '[^"<>&\x00-\x1f\ud800-\udfff\ufffe\uffff]*'
+_QUICK = re.compile(
+    f"<(ConfidentialityLabel|originatorConfidentialityLabel|alternativeConfidentialityLabel)"
+    f' xmlns="{re.escape(NS)}">{_WS}<ConfidentialityInformation>{_WS}'
+    f'<PolicyIdentifier(?: (URI|URL)="({_ATT})")?>({_TXT})</PolicyIdentifier>{_WS}'
+    f"<Classification>({_TXT})</Classification>{_WS}"
+    f'((?:<Category TagName="{_ATT}" Type="{_ATT}">{_WS}'
+    f"(?:<GenericValue>{_TXT}</GenericValue>{_WS})+</Category>{_WS})*)"
+    f"</ConfidentialityInformation>{_WS}</\\1>{_WS}"
+)
+_QUICK_CATEGORY = re.compile(
+    f'<Category TagName="({_ATT})" Type="({_ATT})">{_WS}((?:<GenericValue>{_TXT}</GenericValue>{_WS})+)</Category>'  # noqa: E501
+)
+_QUICK_VALUE = re.compile(f"<GenericValue>({_TXT})</GenericValue>")
+
+
+def _quick(data: bytes | str, policies: PolicySet) -> PolicyLabel | None:
+    if len(data) > _MAX_LABEL_BYTES // 4:
+        return None
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    m = _QUICK.fullmatch(data)
+    if m is None:
+        return None
+    _, attr, ref, name, cls, body = m.groups()
+    uri, url = (ref, None) if attr == "URI" else (None, ref) if attr == "URL" else (None, None)
+    name, cls = name.strip(" \t\n"), cls.strip(" \t\n")
+    if not name or not cls:
+        return None  # the full reader names the empty element
+    policy = _policy_of(name, uri, url, policies)
+    raw: list[_RawCategory] = [
+        (tag, kind, [v.strip(" \t\n") for v in _QUICK_VALUE.findall(values)])
+        for tag, kind, values in _QUICK_CATEGORY.findall(body)
+    ]
+    return _assemble(policy, cls, raw)
+
+
+def read_4774_full(data: bytes | str, policies: PolicySet) -> PolicyLabel:
+    """read_4774 through the hardened XML reader only (the reference for the quick reader)."""
+    root = parse_xml(data, max_bytes=_MAX_LABEL_BYTES, max_depth=6, max_elements=512)
+    return label_from_element(root, policies)
 
 
 def read_4774(data: bytes | str, policies: PolicySet) -> PolicyLabel:
-    """Parse a 4774 label with the hardened reader; ParseError names what is wrong."""
-    root = parse_xml(data, max_bytes=_MAX_LABEL_BYTES, max_depth=6, max_elements=512)
-    return label_from_element(root, policies)
+    """Parse a 4774 label (the plain shape quickly, anything else with the hardened reader);
+    ParseError names what is wrong."""
+    quick = _quick(data, policies)
+    return quick if quick is not None else read_4774_full(data, policies)
 
 
 # -- validity -----------------------------------------------------------------------------
@@ -227,37 +292,59 @@ def _required_ok(policy: Policy, rc: RequiredCategory, held: frozenset[CategoryK
 
 def validate(label: PolicyLabel, policy: Policy) -> tuple[str, ...]:
     """Every way the label breaks its policy (empty: valid), each naming the element."""
-    problems: list[str] = []
     if label.policy_id != policy.id:
         return (f"label is under policy {label.policy_id}, not {policy.id}",)
     cls = policy.classification(label.classification)
     if cls is None:
         return (f"<Classification> {label.classification!r} is not in {policy.name}",)
+    # the usual label: every value exists and none has a rule of its own
+    if not cls.required and _quick_ok(label, policy, cls.name):
+        return ()
+    problems: list[str] = []
     for rc in cls.required:
         if not _required_ok(policy, rc, label.categories):
             problems.append(f"<Classification> {cls.name} needs categories ({rc.operation})")
     counts: dict[tuple[str, CategoryType], int] = {}
-    for set_name, access, name in sorted(label.categories):
-        tag_set = policy.tag_set(set_name)
-        tag = tag_set.tag(access) if tag_set is not None else None
-        value = tag.value(name) if tag is not None else None
+    for key in sorted(label.categories):
+        set_name, access, name = key
+        value = policy.value(key)
         where = f"<Category TagName={set_name!r}> value {name!r}"
-        if tag is None or value is None:
+        if value is None:
             problems.append(f"{where} is not in the SPIF")
             continue
         counts[(set_name, access)] = counts.get((set_name, access), 0) + 1
-        if tag.single and counts[(set_name, access)] == 2:
+        if policy.single(set_name, access) and counts[(set_name, access)] == 2:
             problems.append(f"<Category TagName={set_name!r}> allows a single value")
         if cls.name in value.excluded_classes:
             problems.append(f"{where} is excluded at {cls.name}")
         for ref in value.excluded:
-            clash = _ref_values(policy, ref) & label.categories - {(set_name, access, name)}
+            clash = _ref_values(policy, ref) & label.categories - {key}
             if clash:
                 problems.append(f"{where} excludes {sorted(c[2] for c in clash)}")
         for rc in value.required:
             if not _required_ok(policy, rc, label.categories):
                 problems.append(f"{where} needs categories ({rc.operation})")
     return tuple(problems)
+
+
+def _quick_ok(label: PolicyLabel, policy: Policy, cls: str) -> bool:
+    """The usual label: each value exists, is allowed at this class and has no other rule."""
+    value, plain = policy.values_index.get, policy.plain
+    for key in label.categories:
+        v = value(key)
+        if v is None or not plain(key) or cls in v.excluded_classes:
+            return False
+    return _singles_ok(label, policy)
+
+
+def _singles_ok(label: PolicyLabel, policy: Policy) -> bool:
+    seen: set[tuple[str, CategoryType]] = set()
+    for set_name, access, _ in label.categories:
+        if policy.single(set_name, access):
+            if (set_name, access) in seen:
+                return False
+            seen.add((set_name, access))
+    return True
 
 
 # -- writing and showing ------------------------------------------------------------------

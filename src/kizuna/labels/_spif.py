@@ -196,6 +196,55 @@ class Policy:
     # kz:bannerMarking: a classification's phrase is the whole first block of the marking (no
     # policy name before it) and the policy's separator joins the blocks, as CAPCO writes them
     banner_marking: bool = False
+    # Lookups worked out once (a label is judged per item): by name, and by
+    # (tag set, access type, value name); ``_plain`` holds the values with no rule about other
+    # categories (excluded classes are checked on their own).
+    _classes: dict[str, Classification] = field(init=False, repr=False, compare=False)
+    _values: dict[tuple[str, CategoryType, str], TagValue] = field(
+        init=False, repr=False, compare=False
+    )
+    _plain: frozenset[tuple[str, CategoryType, str]] = field(init=False, repr=False, compare=False)
+    _single: frozenset[tuple[str, CategoryType]] = field(init=False, repr=False, compare=False)
+    _tags: frozenset[tuple[str, CategoryType]] = field(init=False, repr=False, compare=False)
+    _values_view: Mapping[tuple[str, CategoryType, str], TagValue] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        values = {
+            (s.name, t.access, v.name): v for s in self.tag_sets for t in s.tags for v in t.values
+        }
+        plain = frozenset(k for k, v in values.items() if not (v.excluded or v.required))
+        single = frozenset((s.name, t.access) for s in self.tag_sets for t in s.tags if t.single)
+        object.__setattr__(self, "_classes", {c.name: c for c in self.classifications})
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_values_view", MappingProxyType(values))
+        object.__setattr__(self, "_plain", plain)
+        object.__setattr__(self, "_single", single)
+        object.__setattr__(
+            self, "_tags", frozenset((s.name, t.access) for s in self.tag_sets for t in s.tags)
+        )
+
+    def has_tag(self, tag_set: str, access: CategoryType) -> bool:
+        """True when the tag set exists and has a tag of that access type."""
+        return (tag_set, access) in self._tags
+
+    @property
+    def values_index(self) -> Mapping[tuple[str, CategoryType, str], TagValue]:
+        """Every value by (tag set, access type, value name), read-only."""
+        return self._values_view
+
+    def value(self, key: tuple[str, CategoryType, str]) -> TagValue | None:
+        """The value a (tag set, access type, value name) key names, or None."""
+        return self._values.get(key)
+
+    def plain(self, key: tuple[str, CategoryType, str]) -> bool:
+        """True when the value exists and names no excluded or required category."""
+        return key in self._plain
+
+    def single(self, tag_set: str, access: CategoryType) -> bool:
+        """True when that tag allows one value only."""
+        return (tag_set, access) in self._single
 
     def default_marking(self, name: str) -> str:
         """A classification's marking in no particular language: its phrase, else its name."""
@@ -206,7 +255,7 @@ class Policy:
 
     def classification(self, name: str) -> Classification | None:
         """The classification called ``name``, or None."""
-        return next((c for c in self.classifications if c.name == name), None)
+        return self._classes.get(name)
 
     def by_lacv(self, lacv: int) -> Classification | None:
         """The classification whose lacv is ``lacv``, or None."""
