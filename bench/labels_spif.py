@@ -42,6 +42,7 @@ PERM, RESTR = CategoryType.PERMISSIVE, CategoryType.RESTRICTIVE
 USA_LEVELS = ["CONFIDENTIAL", "SECRET", "TOP SECRET"]
 CODES = ["USA", "JPN", "AUS", "CAN", "GBR", "NZL", "KOR", "PHL", "FVEY"]
 NS = "urn:nato:stanag:4774:confidentialitymetadatalabel:1:0"
+EXCLUDED_AT_RESTRICTED = {"EAPC", "ISAF", "RESOLUTE SUPPORT"}
 
 
 def best(fn: object, rounds: int = 5) -> float:
@@ -134,6 +135,8 @@ def nato_labels(rng: random.Random, n: int) -> list[str]:
     out = set()
     while len(out) < n:
         chosen = [v for v in values if rng.random() < 0.3] or ["USA"]
+        if rng.random() < 0.9:  # most labels in circulation are valid: drop the excluded
+            chosen = [v for v in chosen if v not in EXCLUDED_AT_RESTRICTED] or ["USA"]
         body = "".join(f"<GenericValue>{v}</GenericValue>" for v in chosen)
         out.add(
             f'<originatorConfidentialityLabel xmlns="{NS}"><ConfidentialityInformation>'
@@ -182,14 +185,14 @@ def main() -> None:
     raw = resources.files("kizuna.labels").joinpath("data/spif/nato.xml").read_bytes()
     t_load = best(lambda: parse_spif(raw, "nato.xml"), 10)
 
-    texts = nato_labels(rng, 3000)
+    texts = nato_labels(rng, 3000)  # about one in ten breaks the policy
     nato = shipped_policy("nato.xml")
 
     def run_4774() -> None:
         for text in texts:
             validate(read_4774(text, policies), nato)
 
-    t_4774 = best(run_4774, 3)
+    t_4774 = best(run_4774, 7)
     print(
         json.dumps(
             {

@@ -57,7 +57,7 @@ class PolicyLabel:
 class PolicySet:
     """The SPIFs a reader knows, by id and by name (names compared exactly)."""
 
-    __slots__ = ("_by_id", "_by_name")
+    __slots__ = ("_by_id", "_by_name", "_by_ref")
 
     def __init__(self, policies: Iterable[Policy]) -> None:
         self._by_id: dict[str, Policy] = {}
@@ -67,10 +67,16 @@ class PolicySet:
                 raise ValueError(f"policy {p.name} ({p.id}) is given twice")
             self._by_id[p.id] = p
             self._by_name[p.name] = p
+        # a PolicyIdentifier URI as tools write it, to its policy without parsing it
+        self._by_ref = {f"urn:oid:{oid}": p for oid, p in self._by_id.items()} | self._by_id
 
     def by_id(self, oid: str) -> Policy | None:
         """The policy with this id, or None."""
         return self._by_id.get(oid)
+
+    def by_ref(self, ref: str) -> Policy | None:
+        """The policy a URI names exactly as ``urn:oid:<id>`` or ``<id>``, or None."""
+        return self._by_ref.get(ref)
 
     def by_name(self, name: str) -> Policy | None:
         """The policy with this name, or None."""
@@ -123,8 +129,12 @@ def _policy_of(name: str, uri: str | None, url: str | None, policies: PolicySet)
         if policy is None:
             raise ParseError(f"<PolicyIdentifier> names unknown policy {name!r}")
         return policy
-    oid = _oid(ref)
-    policy = policies.by_id(oid)
+    policy = policies.by_ref(ref)
+    if policy is not None:
+        oid = policy.id
+    else:
+        oid = _oid(ref)
+        policy = policies.by_id(oid)
     if policy is None:
         raise ParseError(f"<PolicyIdentifier> names unknown policy id {oid}")
     if policy.name != name:
@@ -149,9 +159,10 @@ def _assemble(policy: Policy, cls: str, raw: list[_RawCategory]) -> PolicyLabel:
         access = _TYPES.get(kind or "")
         if access is None:
             raise ParseError(f"<Category TagName={set_name!r}> has unknown Type {kind!r}")
-        if not policy.has_tag(set_name, access) and policy.tag_set(set_name) is None:
-            raise ParseError(f"<Category> names tag set {set_name!r}, which {policy.name} lacks")
         if not policy.has_tag(set_name, access):
+            if policy.tag_set(set_name) is None:
+                lacks = f"names tag set {set_name!r}, which {policy.name} lacks"
+                raise ParseError(f"<Category> {lacks}")
             raise ParseError(
                 f"<Category TagName={set_name!r}> has no {access.value} tag in the SPIF"
             )
