@@ -18,6 +18,7 @@ from kizuna.labels import (
     CategoryType,
     PolicyLabel,
     display_marking,
+    from_xml,
     read_4774,
     shipped_policies,
     shipped_policy,
@@ -279,3 +280,19 @@ def _outcome(reader: object, text: str | bytes) -> object:
 def test_the_quick_reader_answers_as_the_hardened_reader(text: str, as_bytes: bool) -> None:
     data: str | bytes = text.encode() if as_bytes else text
     assert _outcome(read_4774, data) == _outcome(read_4774_full, data)
+
+
+def test_the_kizuna_reader_takes_every_root_form_and_checks_the_policy_uri() -> None:
+    usa = f"urn:oid:{USA.id}"
+    for root in (
+        "ConfidentialityLabel",
+        "originatorConfidentialityLabel",
+        "alternativeConfidentialityLabel",
+    ):
+        for attr in ("URI", "URL"):
+            text = label("SECRET", {}, root=root, pid=f' {attr}="{usa}"', policy="USA")
+            assert from_xml(text).level == "SECRET"
+    with pytest.raises(ParseError, match="is not policy USA"):
+        from_xml(label("SECRET", {}, pid=f' URI="urn:oid:{JPN.id}"', policy="USA"))
+    with pytest.raises(ParseError, match="cannot be checked"):
+        from_xml(label("UNCLASSIFIED", {}, pid=f' URI="{usa}"', policy="NONE"))

@@ -570,7 +570,10 @@ def _int_or(text: str | None) -> int:
 
 def parse_spif(data: bytes | str, source: str = "<spif>") -> Policy:
     """Read one SPIF document; raise SpifError listing every problem (file:line: <elem>: why)."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+    except UnicodeEncodeError:
+        raise SpifError([f"{source}: text is not valid Unicode"]) from None
     if len(raw) > MAX_SPIF_BYTES:
         raise SpifError([f"{source}: larger than the {MAX_SPIF_BYTES}-byte bound for a SPIF"])
     try:
