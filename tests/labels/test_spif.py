@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kizuna.labels import CategoryType, default_table, load_table
 from kizuna.labels._spif import MAX_SPIF_BYTES, SpifError, load_spif, parse_spif
@@ -12,6 +14,9 @@ from kizuna.labels._table import shipped_policy
 
 DATA = Path(__file__).parent / "data"
 KITCHEN = (DATA / "kitchen-policy.xml").read_text(encoding="utf-8")
+NATO_TEXT = (Path(__file__).parents[2] / "src/kizuna/labels/data/spif/nato.xml").read_text(
+    encoding="utf-8"
+)
 TOML = Path(__file__).parents[2] / "src/kizuna/labels/data/policies.toml"
 
 
@@ -123,3 +128,23 @@ def test_an_oversized_spif_is_refused_before_parsing(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_spif_is_refused() -> None:
     (line,) = _problems("<policy/>")
     assert "not an XML-SPIF" in line
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_a_mangled_spif_is_refused_with_problems_never_a_crash(data: st.DataObject) -> None:
+    text = NATO_TEXT if data.draw(st.booleans()) else KITCHEN
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, min(len(text), start + 200)))
+    noise = data.draw(
+        st.sampled_from(["", "<", ">", '"', "x", "</SPIF>", '<tagCategory name="v" lacv="1"/>',
+                         'hierarchy="a"', 'lacv="1"', "<excludedClass>Z</excludedClass>",
+                         '<categoryGroup tagSetRef="Nope" tagType="permissive" lacv="1"/>'])
+    )  # fmt: skip
+    mangled = text[:start] + noise + text[end:]
+    try:
+        policy = parse_spif(mangled, "m.xml")
+    except SpifError as exc:
+        assert exc.problems and all(p.startswith("m.xml:") for p in exc.problems)
+        return
+    assert policy.classifications
