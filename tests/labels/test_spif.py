@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kizuna.labels import CategoryType, default_table, load_table
+from kizuna.errors import PolicyError
+from kizuna.labels import CategoryType, Policy, default_table, load_table, table_from_policies
 from kizuna.labels._spif import MAX_SPIF_BYTES, SpifError, load_spif, parse_spif
 from kizuna.labels._table import shipped_policy
 
@@ -148,3 +149,37 @@ def test_a_mangled_spif_is_refused_with_problems_never_a_crash(data: st.DataObje
         assert exc.problems and all(p.startswith("m.xml:") for p in exc.problems)
         return
     assert policy.classifications
+
+
+def _korea() -> Policy:
+    jpn = (Path(__file__).parents[2] / "src/kizuna/labels/data/spif/jpn.xml").read_text("utf-8")
+    text = (
+        jpn.replace(
+            'name="JPN" id="2.25.112405303167271336601237518577475206136"',
+            'name="KOR" id="2.25.77"',
+        )
+        .replace('"JPN HI"', '"KOR 3"')
+        .replace('"JPN GOKUHI"', '"KOR 2"')
+        .replace('"JPN KIMITSU"', '"KOR 1"')
+        .replace('name="HI"', 'name="III"')
+        .replace('name="GOKUHI"', 'name="II"')
+        .replace('name="KIMITSU"', 'name="I"')
+    )
+    return parse_spif(text, "kor.xml")
+
+
+def test_a_partners_spif_joins_the_table_through_its_equivalences() -> None:
+    table = table_from_policies([shipped_policy("usa.xml"), shipped_policy("jpn.xml"), _korea()])
+    assert table.levels["KOR"] == ("III", "II", "I")
+    assert table.banner_of[("KOR", "II")] == "KOR 2"
+    assert table.equivalent("KOR", "II", "JPN") == "GOKUHI"
+    assert table.equivalent("JPN", "KIMITSU", "KOR") == "I"
+
+
+def test_a_table_needs_one_unclassified_home_and_agreeing_groups() -> None:
+    with pytest.raises(PolicyError, match="exactly one SPIF must be the unclassified home"):
+        table_from_policies([shipped_policy("jpn.xml")])
+    usa = (Path(__file__).parents[2] / "src/kizuna/labels/data/spif/usa.xml").read_text("utf-8")
+    odd = parse_spif(usa.replace('members="USA AUS CAN GBR NZL"', 'members="USA GBR"'), "u.xml")
+    with pytest.raises(PolicyError, match="group FVEY has different members"):
+        table_from_policies([odd, shipped_policy("jpn.xml")])
