@@ -11,11 +11,15 @@ from xml.parsers import expat
 
 from kizuna.errors import ParseError
 
-__all__ = ["parse_xml"]
+__all__ = ["parse_xml", "parse_xml_lines"]
 
 
 class _Builder:
-    def __init__(self, max_depth: int, max_elements: int) -> None:
+    def __init__(
+        self, max_depth: int, max_elements: int, lines: dict[int, int] | None = None
+    ) -> None:
+        self.lines = lines
+        self.parser: expat.XMLParserType | None = None
         self.max_depth = max_depth
         self.max_elements = max_elements
         self.stack: list[ET.Element] = []
@@ -48,6 +52,8 @@ class _Builder:
         if attrs and any("}" in k for k in attrs):
             attrs = {(k if "}" not in k else "{" + k): v for k, v in attrs.items()}
         elem = ET.Element(name, attrs)
+        if self.lines is not None and self.parser is not None:
+            self.lines[id(elem)] = self.parser.CurrentLineNumber
         if self.stack:
             self.stack[-1].append(elem)
         elif self.root is None:
@@ -80,13 +86,44 @@ def parse_xml(
     max_elements: int = 4096,
 ) -> ET.Element:
     """Parse one XML document strictly; raise ParseError with the reason on anything unsafe."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return _parse(data, max_bytes, max_depth, max_elements, None)
+
+
+def parse_xml_lines(
+    data: bytes | str,
+    *,
+    max_bytes: int = 64 * 1024,
+    max_depth: int = 32,
+    max_elements: int = 4096,
+) -> tuple[ET.Element, dict[int, int]]:
+    """parse_xml, also giving each element's line (keyed by ``id(element)``).
+
+    For files an operator edits (a security policy), where an error must say where it is:
+    every ParseError message then starts with ``line N:``.
+    """
+    lines: dict[int, int] = {}
+    return _parse(data, max_bytes, max_depth, max_elements, lines), lines
+
+
+def _parse(
+    data: bytes | str,
+    max_bytes: int,
+    max_depth: int,
+    max_elements: int,
+    lines: dict[int, int] | None,
+) -> ET.Element:
+    try:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+    except UnicodeEncodeError as exc:  # a lone surrogate: no XML document holds one
+        raise ParseError("XML text is not valid Unicode") from exc
     if len(raw) > max_bytes:
         raise ParseError(f"XML larger than {max_bytes} bytes")
     if b"\x00" in raw:
         raise ParseError("XML contains a NUL byte")
-    builder = _Builder(max_depth, max_elements)
+    builder = _Builder(max_depth, max_elements, lines)
     parser = expat.ParserCreate("utf-8", namespace_separator="}")
+    if lines is not None:
+        builder.parser = parser
     parser.buffer_text = True  # one data call per text run, not one per line
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse_doctype
@@ -100,7 +137,15 @@ def parse_xml(
     try:
         parser.Parse(raw, True)
     except expat.ExpatError as exc:
-        raise ParseError(f"malformed XML: {expat.errors.messages[exc.code]}") from exc
+        where = ""
+        if lines is not None:
+            inside = f" <{builder.stack[-1].tag.rpartition('}')[2]}>:" if builder.stack else ""
+            where = f"line {exc.lineno}:{inside} "
+        raise ParseError(f"{where}malformed XML: {expat.errors.messages[exc.code]}") from exc
+    except ParseError as exc:
+        if lines is None:
+            raise
+        raise ParseError(f"line {parser.CurrentLineNumber}: {exc}") from exc
     if builder.root is None:
         raise ParseError("XML has no root element")
     return builder.root

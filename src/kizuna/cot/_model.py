@@ -78,7 +78,9 @@ class Event(msgspec.Struct, frozen=True):
 
     ``detail`` is the canonical XML of the detail's children except the label, which is
     carried, parsed, in ``label`` (None: the event came without one). Times are UTC at
-    millisecond precision, as both wire forms carry them.
+    millisecond precision, as both wire forms carry them. ``access``, ``caveat`` and
+    ``releasable_to`` are TAK Server's label attributes (TAK v1 fields 2, 16, 17; XML
+    ``access``, ``caveat``, ``releaseableTo``): carried as written, a request, never a decision.
     """
 
     uid: str
@@ -93,11 +95,14 @@ class Event(msgspec.Struct, frozen=True):
     access: str = ""
     qos: str = ""
     opex: str = ""
+    caveat: str = ""
+    releasable_to: str = ""
 
     def __post_init__(self) -> None:
         check_event(
             self.uid, self.type, self.how, time=self.time, start=self.start, stale=self.stale,
-            access=self.access, qos=self.qos, opex=self.opex,
+            access=self.access, qos=self.qos, opex=self.opex, caveat=self.caveat,
+            releasable_to=self.releasable_to,
         )  # fmt: skip
 
 
@@ -117,6 +122,8 @@ def check_event(
     access: str = "",
     qos: str = "",
     opex: str = "",
+    caveat: str = "",
+    releasable_to: str = "",
 ) -> None:
     """What ``Event`` checks of its own fields, for a reader that needs no value."""
     if not uid or len(uid) > _MAX_UID:
@@ -130,8 +137,14 @@ def check_event(
         if len(_GOOD_KINDS) >= 1024:
             _GOOD_KINDS.clear()
         _GOOD_KINDS.add((type_, how))
-    if access or qos or opex:
-        for name, value in (("access", access), ("qos", qos), ("opex", opex)):
+    if access or qos or opex or caveat or releasable_to:
+        for name, value in (
+            ("access", access),
+            ("qos", qos),
+            ("opex", opex),
+            ("caveat", caveat),
+            ("releasable_to", releasable_to),
+        ):
             if len(value) > 256:
                 raise ValidationError("longer than 256 characters", field=name)
             _check_text(value, name)

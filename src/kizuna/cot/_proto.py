@@ -159,7 +159,7 @@ def _detail_xml(buf: bytes) -> str:
 
 
 _EVENT = {
-    **dict.fromkeys((1, 2, 3, 4, 5, 9, 15), _LEN),
+    **dict.fromkeys((1, 2, 3, 4, 5, 9, 15, 16, 17), _LEN),
     **dict.fromkeys((6, 7, 8), _VARINT),
     **dict.fromkeys((10, 11, 12, 13, 14), _I64),
 }
@@ -193,6 +193,8 @@ def _event(buf: bytes, policy: CotPolicy, table: PolicyTable) -> Event:
         access=_str(f, 2, "cotEvent.access"),
         qos=_str(f, 3, "cotEvent.qos"),
         opex=_str(f, 4, "cotEvent.opex"),
+        caveat=_str(f, 16, "cotEvent.caveat"),
+        releasable_to=_str(f, 17, "cotEvent.releaseableTo"),
     )
 
 
@@ -256,6 +258,8 @@ def _encode_event(e: Event, table: PolicyTable) -> bytes:
         _str_field(9, e.how),
         *(_varint(n << 3 | _I64) + _DOUBLE.pack(v) for n, v in doubles),
         _len_field(15, _str_field(1, xml)) if xml else b"",
+        _str_field(16, e.caveat),
+        _str_field(17, e.releasable_to),
     ]
     return b"".join(parts)
 

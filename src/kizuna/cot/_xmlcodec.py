@@ -228,8 +228,18 @@ def _event_and_children(
         access=a.get("access", ""),
         qos=a.get("qos", ""),
         opex=a.get("opex", ""),
+        caveat=a.get("caveat", ""),
+        releasable_to=_releasable_to(a),
     )
     return event, kept
+
+
+def _releasable_to(a: dict[str, str]) -> str:
+    """TAK Server writes ``releaseableTo``; the spelling in its documents is also read."""
+    written, spelt = a.get("releaseableTo"), a.get("releasableTo")
+    if written is not None and spelt is not None and written != spelt:
+        raise ValidationError("releaseableTo and releasableTo disagree", field="releasable_to")
+    return written if written is not None else spelt or ""
 
 
 def parse_event(
@@ -285,10 +295,16 @@ def event_to_xml(event: Event, table: PolicyTable | None = None) -> bytes:
     """The canonical XML form: fixed attribute order, shortest round-trip numbers."""
     e = event
     extra = ""
-    if e.access or e.qos or e.opex:
+    if e.access or e.qos or e.opex or e.caveat or e.releasable_to:
         extra = "".join(
             f' {n}="{attr(v)}"'
-            for n, v in (("access", e.access), ("qos", e.qos), ("opex", e.opex))
+            for n, v in (
+                ("access", e.access),
+                ("qos", e.qos),
+                ("opex", e.opex),
+                ("caveat", e.caveat),
+                ("releaseableTo", e.releasable_to),
+            )
             if v
         )
     inner = e.detail

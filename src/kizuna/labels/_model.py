@@ -37,18 +37,24 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """PERMIT, or DENY with every reason; ``detail`` says which element, for a log line.
+
+    ``detail`` is left out of equality, so a decision compares by its outcome and reasons.
+    """
+
     permit: bool
     reasons: tuple[Reason, ...] = ()
+    detail: str = field(default="", compare=False)
 
     @classmethod
     def allow(cls) -> Decision:
         return cls(True)
 
     @classmethod
-    def deny(cls, *reasons: Reason) -> Decision:
+    def deny(cls, *reasons: Reason, detail: str = "") -> Decision:
         if not reasons:
             raise ValueError("a denial needs at least one reason")
-        return cls(False, tuple(sorted(set(reasons))))
+        return cls(False, tuple(sorted(set(reasons))), detail)
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -54,6 +54,33 @@ def to_xml(label: Label, table: PolicyTable | None = None) -> str:
     return ET.tostring(to_element(label, table), encoding="unicode")
 
 
+# All three root forms the 4774 schema allows; a label is read alike under each.
+_ROOTS = frozenset(
+    _q(n)
+    for n in (
+        "ConfidentialityLabel",
+        "originatorConfidentialityLabel",
+        "alternativeConfidentialityLabel",
+    )
+)
+
+
+def _check_uri(elem: ET.Element, policy: str | None, table: PolicyTable) -> None:
+    """A policy URI (or URL, as some tools spell it), when given, must be the SPIF's id."""
+    uri, url = elem.get("URI"), elem.get("URL")
+    if uri is None and url is None:
+        return
+    if uri is not None and url is not None and uri != url:
+        raise ParseError("PolicyIdentifier has a URI and a URL that disagree")
+    ref = (uri if uri is not None else url or "").strip()
+    spif = table.policies.get(policy) if policy is not None else None
+    if spif is None:  # nothing to check it against: refuse rather than trust it
+        raise ParseError(f"PolicyIdentifier URI {ref!r} cannot be checked for {policy}")
+    oid = ref[8:] if ref.lower().startswith("urn:oid:") else ref
+    if oid != spif.id:
+        raise ParseError(f"PolicyIdentifier URI {ref!r} is not policy {policy} ({spif.id})")
+
+
 def _only(parent: ET.Element, name: str) -> str:
     found = parent.findall(_q(name))
     if len(found) != 1:
@@ -89,7 +116,7 @@ def _read_categories(info: ET.Element) -> tuple[frozenset[str] | None, bool, set
 
 def from_element(root: ET.Element, table: PolicyTable | None = None) -> Label:
     table = table or default_table()
-    if root.tag != _q("ConfidentialityLabel"):
+    if root.tag not in _ROOTS:
         raise ParseError(f"not a STANAG 4774 label: root is {root.tag!r}")
     infos = root.findall(_q("ConfidentialityInformation"))
     if len(infos) != 1:
@@ -99,6 +126,7 @@ def from_element(root: ET.Element, table: PolicyTable | None = None) -> Label:
     level = _only(info, "Classification")
     if policy == _NO_POLICY:
         policy = None
+    _check_uri(info.findall(_q("PolicyIdentifier"))[0], policy, table)
     if policy is None:
         if level != UNCLASSIFIED:
             raise ParseError(f"classification {level!r} needs a policy")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -12,8 +13,19 @@ from typing import Any
 
 from kizuna.errors import PolicyError
 from kizuna.labels._model import UNCLASSIFIED
+from kizuna.labels._spif import Applied, Policy, parse_spif
 
-__all__ = ["PolicyTable", "default_table", "load_table"]
+__all__ = [
+    "SHIPPED_SPIFS",
+    "PolicyTable",
+    "default_table",
+    "load_table",
+    "shipped_policy",
+    "table_from_policies",
+]
+
+# The policies Kizuna itself labels under; the table is a view of these files.
+SHIPPED_SPIFS = ("usa.xml", "jpn.xml")
 
 NONE_LEVEL = "NONE"
 
@@ -34,6 +46,11 @@ class PolicyTable:
     # (policy, level) -> index of its equivalence row (0 = lowest)
     row_of: MappingProxyType[tuple[str, str], int]
     rows: tuple[MappingProxyType[str, str], ...]
+    # The SPIFs this table was derived from (empty for a table read from TOML). Left out of
+    # equality, so the TOML view and the SPIFs it was derived from compare equal.
+    policies: MappingProxyType[str, Policy] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False
+    )
 
     @property
     def codes(self) -> frozenset[str]:
@@ -130,8 +147,106 @@ def load_table(path: Path) -> PolicyTable:
     return _table_from(doc)
 
 
+def _rows(policies: Sequence[Policy]) -> list[dict[str, str]]:
+    """Equivalence rows: the classes joined by the SPIFs' equivalentClassification links."""
+    by_name = {p.name: p for p in policies}
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def root(node: tuple[str, str]) -> tuple[str, str]:
+        while parent.setdefault(node, node) != node:
+            node = parent[node]
+        return node
+
+    for p in policies:
+        for c in p.classifications:
+            if c.name == UNCLASSIFIED:
+                continue
+            root((p.name, c.name))
+            for eq in c.equivalents:
+                other = by_name.get(eq.policy)
+                target = other.by_lacv(eq.lacv) if other is not None else None
+                if eq.applied is Applied.DECRYPT or target is None:
+                    continue
+                if target.name == UNCLASSIFIED:
+                    raise PolicyError(f"{p.name}:{c.name} is equivalent to UNCLASSIFIED")
+                parent[root((p.name, c.name))] = root((eq.policy, target.name))
+    groups: dict[tuple[str, str], dict[str, str]] = {}
+    for node in list(parent):
+        row = groups.setdefault(root(node), {})
+        if node[0] in row:
+            raise PolicyError(f"{node[0]}:{row[node[0]]} and {node[1]} share an equivalence row")
+        row[node[0]] = node[1]
+    first = policies[0]
+
+    def order(row: dict[str, str]) -> tuple[int, ...]:
+        return tuple(
+            next(c.hierarchy for c in p.classifications if c.name == row[p.name])
+            if p.name in row
+            else -1
+            for p in (first, *policies[1:])
+        )
+
+    return sorted(groups.values(), key=order)
+
+
+def table_from_policies(policies: Sequence[Policy]) -> PolicyTable:
+    """The table view of a set of SPIFs (the first is the reference for row order).
+
+    Nations are the values of each SPIF's ``Releasable To`` set, groups (FVEY) are the SPIFs'
+    ``kz:group`` extensions, a level's banner is its default marking phrase, and equivalence
+    rows are the classes the SPIFs' equivalentClassification links join. Every rule the TOML
+    loader checks is checked here too, since the view goes through the same constructor.
+    """
+    if not policies:
+        raise PolicyError("a policy table needs at least one SPIF")
+    codes: set[str] = set()
+    groups: dict[str, frozenset[str]] = {}
+    homes = [p.name for p in policies if p.unclassified_home]
+    if len(homes) != 1:
+        raise PolicyError(f"exactly one SPIF must be the unclassified home, found {homes}")
+    for p in policies:
+        rel = p.tag_set("Releasable To")
+        if rel is not None:
+            codes |= {v.name for t in rel.tags for v in t.values}
+        for name, members in p.groups.items():
+            if groups.setdefault(name, members) != members:
+                raise PolicyError(f"group {name} has different members in different SPIFs")
+    doc: dict[str, Any] = {
+        "nations": {"trigraphs": sorted(codes - set(groups))},
+        "tetragraphs": {k: sorted(v) for k, v in groups.items()},
+        "unclassified": {"home": homes[0]},
+        "policies": {
+            p.name: {
+                "levels": [
+                    {"name": c.name, "banner": p.default_marking(c.name)}
+                    for c in p.classifications
+                    if c.name != UNCLASSIFIED
+                ]
+            }
+            for p in policies
+        },
+        "equivalence": _rows(policies),
+    }
+    table = _table_from(doc)
+    return replace(table, policies=MappingProxyType({p.name: p for p in policies}))
+
+
+def shipped_policy(name: str) -> Policy:
+    """A SPIF shipped in the package (``usa.xml``, ``jpn.xml``, ``nato.xml``)."""
+    return _shipped(name)
+
+
+@cache
+def _shipped(name: str) -> Policy:
+    data = resources.files("kizuna.labels").joinpath(f"data/spif/{name}").read_bytes()
+    return parse_spif(data, f"kizuna/labels/data/spif/{name}")
+
+
 @cache
 def default_table() -> PolicyTable:
-    """The table shipped with the package (read once, on first use)."""
-    text = resources.files("kizuna.labels").joinpath("data/policies.toml").read_text("utf-8")
-    return _table_from(tomllib.loads(text))
+    """The table shipped with the package: a view of its SPIFs (read once, on first use).
+
+    ``data/policies.toml`` is the same view written out for operators who edit tables; a test
+    holds the two equal.
+    """
+    return table_from_policies([_shipped(name) for name in SHIPPED_SPIFS])
