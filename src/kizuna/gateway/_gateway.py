@@ -233,17 +233,20 @@ class Gateway:
         await self.drain_outbox()
 
     async def drain_outbox(self) -> int:
-        """Publish what waits in the outbox (at start: what a crash left); how many."""
+        """Publish what waits in the outbox (at start: what a crash left); how many the bus
+        did not already hold."""
         waiting = self._db.outbox()
         if not waiting:
             return 0
         by_subject: dict[str, list[tuple[bytes, str]]] = {}
         for _, subj, msg_id, data in waiting:
             by_subject.setdefault(subj, []).append((data, msg_id))
+        fresh = 0
         for subj, messages in by_subject.items():
-            await self._bus.publish_many(subj, messages)
+            acks = await self._bus.publish_many(subj, messages)
+            fresh += sum(not a.duplicate for a in acks)
         self._outbox_done = waiting[-1][0]
-        return len(waiting)
+        return fresh
 
     def _configured(self, partner: str) -> Tier:
         tier = self._tiers.get(partner)
