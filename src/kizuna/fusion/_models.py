@@ -1,4 +1,5 @@
-"""Motion models. The tracker needs only F(dt) and Q(dt), so a model is a small Protocol.
+"""Motion models. The tracker needs only F(dt) and Q(dt), so a model is a small Protocol;
+``MotionMix`` combines several into an interacting multiple model (IMM).
 
 States are laid out as positions then velocities, ``[x, y, vx, vy]`` in 2-D, so the
 measurement matrix is ``[I 0]`` for every model that keeps that layout.
@@ -13,7 +14,7 @@ import numpy as np
 
 from kizuna.fusion._types import FloatArray
 
-__all__ = ["ConstantVelocity", "MotionModel"]
+__all__ = ["ConstantVelocity", "MotionMix", "MotionModel"]
 
 
 class MotionModel(Protocol):
@@ -56,4 +57,49 @@ class ConstantVelocity:
                 [q * dt**3 / 3 * eye, q * dt**2 / 2 * eye],
                 [q * dt**2 / 2 * eye, q * dt * eye],
             ]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MotionMix:
+    """An IMM's motion modes and their Markov switching: ``switch[i][j]`` is the chance per
+    scan to go from mode i to mode j (rows sum to 1); ``initial`` a newborn's mode chances."""
+
+    models: tuple[MotionModel, ...]
+    switch: tuple[tuple[float, ...], ...]
+    initial: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        r = len(self.models)
+        m = np.asarray(self.switch, dtype=np.float64)
+        mu = np.asarray(self.initial, dtype=np.float64)
+        if r < 1 or m.shape != (r, r) or mu.shape != (r,):
+            raise ValueError("need one switch row and one initial chance per model")
+        if not (np.all(m >= 0) and np.allclose(m.sum(axis=1), 1.0)):
+            raise ValueError("switch rows must be chances summing to 1")
+        if not (np.all(mu >= 0) and np.isclose(mu.sum(), 1.0)):
+            raise ValueError("initial chances must sum to 1")
+        if len({mdl.dim for mdl in self.models}) != 1:
+            raise ValueError("every model must have the same dim")
+
+    @property
+    def dim(self) -> int:
+        return self.models[0].dim
+
+    @classmethod
+    def single(cls, model: MotionModel) -> MotionMix:
+        """One model: a Kalman filter, the IMM of one mode."""
+        return cls((model,), ((1.0,),), (1.0,))
+
+    @classmethod
+    def quiet_and_manoeuvring(
+        cls, q_quiet: float = 0.1, q_manoeuvre: float = 40.0, dim: int = 2
+    ) -> MotionMix:
+        """Two nearly-constant-velocity modes: a quiet one for straight legs and a noisy one
+        that absorbs turns and accelerations (``q_manoeuvre`` m²/s³ covers a 4 g turn's
+        change of velocity over a few seconds). Legs last tens of scans, turns a few."""
+        return cls(
+            (ConstantVelocity(q_quiet, dim), ConstantVelocity(q_manoeuvre, dim)),
+            ((0.95, 0.05), (0.10, 0.90)),
+            (0.5, 0.5),
         )

@@ -19,7 +19,8 @@ from kizuna.coord import Architecture, CoordinationCell, Nomination, Stage
 from kizuna.cop import Picture
 from kizuna.cot import Event, Point
 from kizuna.errors import KizunaError
-from kizuna.fusion import Tracker, TrackerConfig, step_together
+from kizuna.fusion import Tracker, TrackerConfig
+from kizuna.fusion import step as step_trackers
 from kizuna.labels import Clearance, ClearanceStatus, Decider, Viewer, parse_banner
 from kizuna.sim._clock import SimClock
 from kizuna.sim._forces import Forces
@@ -155,14 +156,14 @@ class World:
             if not due:
                 continue
             # Looks draw from one stream in sensor order; the trackers of sensors that look
-            # at the same instant then step together, as each would alone.
+            # at the same instant then step as one batch, each on its own problem.
             visible = self.forces.visible()
             scans = []
             for sid in due:
                 self._last_look[sid] = now
                 spec, cover = self.sensors[sid], self._cover[sid]
                 scans.append(observe(spec, self.forces, self._sense_rng, cover, visible))
-            stepped = step_together([self._trackers[sid] for sid in due], now, scans)
+            stepped = step_trackers([self._trackers[sid] for sid in due], now, scans)
             for sid, result in zip(due, stepped, strict=True):
                 self.groups[sid].tracks = result.tracks
 
