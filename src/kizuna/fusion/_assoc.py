@@ -1,20 +1,18 @@
 """Gating and global-nearest-neighbour assignment, one route for every problem size.
 
-Candidate pairs come from a KD-tree range query, so the work grows with the number of pairs
-near each other rather than with tracks × detections. Problems of several trackers are one
-query: each tracker's points sit in a slab of their own along an extra axis, so no pair
-joins two trackers. The gated pairs split into connected components; a component of one
-track and one detection is its own answer, and each contested component is solved by
-``scipy.optimize.linear_sum_assignment`` on its own small table.
+Candidate pairs come from a sweep along one axis (sorted points, binary-searched strips),
+so the work grows with the number of pairs near each other rather than with tracks ×
+detections. Problems of several trackers are one sweep: each tracker's points sit in a
+stretch of their own along that axis, so no pair joins two trackers. A gated pair whose
+track and detection have no other pair is its own answer; all the contested pairs, of
+every tracker, are one table for ``scipy.optimize.linear_sum_assignment``, so no cluster
+is solved in a Python loop.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from kizuna.fusion._types import FloatArray, IntArray
 
@@ -32,26 +30,36 @@ def candidate_pairs(
     point_group: IntArray | None = None,
 ) -> tuple[IntArray, IntArray]:
     """All (i, j) with ``|points[j] - centres[i]| <= radius[i]`` (and, when groups are given,
-    ``centre_group[i] == point_group[j]``), as two index arrays listed row by row."""
+    ``centre_group[i] == point_group[j]``), as two index arrays listed row by row.
+
+    A sweep along the first axis: points sorted once, each centre's strip
+    ``[x - r, x + r]`` found by binary search, the strips expanded into pairs and those
+    outside the circle dropped -- a fixed number of array operations for any size. Groups
+    sit side by side on that axis, further apart than any reach.
+    """
     empty = np.zeros(0, dtype=np.int64)
     if centres.shape[0] == 0 or points.shape[0] == 0:
         return empty, empty.copy()
+    cx, px = centres[:, 0], points[:, 0]
     if centre_group is not None and point_group is not None:
-        # A slab per group, further apart than any reach, on an axis of its own. The
-        # offsets are exact multiples, so the distance within a slab is not changed.
-        lo = min(float(centres.min()), float(points.min()))
-        hi = max(float(centres.max()), float(points.max()))
+        lo = min(float(cx.min()), float(px.min()))
+        hi = max(float(cx.max()), float(px.max()))
         sep = 2.0 * ((hi - lo) + float(radius.max())) + 1.0
-        centres = np.column_stack([centres, centre_group * sep])
-        points = np.column_stack([points, point_group * sep])
-    tree = cKDTree(points)
-    hits = tree.query_ball_point(centres, r=radius, return_sorted=True)
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+        cx = (cx - lo) + centre_group * sep
+        px = (px - lo) + point_group * sep
+    order = np.argsort(px, kind="stable")
+    keys = px[order]
+    # The strip's ends are widened by a hair: the exact circle test below decides.
+    slack = 1e-9 * (1.0 + np.abs(cx) + radius)
+    start = np.searchsorted(keys, cx - radius - slack, side="left")
+    end = np.searchsorted(keys, cx + radius + slack, side="right")
+    counts = end - start
     rows = np.repeat(np.arange(centres.shape[0], dtype=np.int64), counts)
-    if rows.size == 0:
-        return empty, empty.copy()
-    cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if h])
-    return rows, cols
+    first = np.repeat(start - (np.cumsum(counts) - counts), counts)
+    cols = order[first + np.arange(rows.size, dtype=np.int64)]
+    diff = points[cols] - centres[rows]
+    near = np.add.reduce(diff * diff, axis=1) <= radius[rows] ** 2
+    return rows[near], cols[near]
 
 
 def mahalanobis_sq(nu: FloatArray, s_inv: FloatArray) -> FloatArray:
@@ -86,33 +94,33 @@ def assign_edges(
     rows, cols, cost = edges
     if rows.size == 0:
         return rows, cols
-    miss = np.broadcast_to(np.asarray(miss_cost, dtype=np.float64), (n_rows,))
     row_deg = np.bincount(rows, minlength=n_rows)
     col_deg = np.bincount(cols, minlength=n_cols)
     lone = (row_deg[rows] == 1) & (col_deg[cols] == 1)
-    out_r, out_c = [rows[lone]], [cols[lone]]
+    if lone.all():
+        return rows, cols  # listed row by row already
     rest = ~lone
-    if rest.any():
-        r, c, w = rows[rest], cols[rest], cost[rest]
-        graph = coo_matrix(
-            (np.ones(r.size), (r, c + n_rows)), shape=(n_rows + n_cols, n_rows + n_cols)
-        )
-        _, label = connected_components(graph, directed=False)
-        comp = label[r]
-        order = comp.argsort(kind="stable")
-        cuts = np.flatnonzero(np.diff(comp[order])) + 1
-        for members in np.split(order, cuts):
-            ur, ri = np.unique(r[members], return_inverse=True)
-            uc, ci = np.unique(c[members], return_inverse=True)
-            nr, nc = ur.size, uc.size
-            # Each row has its own "unassigned" column, at its miss cost.
-            table = np.full((nr, nc + nr), _BIG)
-            table[ri, ci] = w[members]
-            table[np.arange(nr), nc + np.arange(nr)] = miss[ur]
-            pr, pc = linear_sum_assignment(table)
-            real = pc < nc
-            out_r.append(ur[pr[real]])
-            out_c.append(uc[pc[real]])
-    mr, mc = np.concatenate(out_r), np.concatenate(out_c)
+    ur, ri = _compact(rows[rest], n_rows)
+    uc, ci = _compact(cols[rest], n_cols)
+    k, nc = ur.size, uc.size
+    miss = np.broadcast_to(np.asarray(miss_cost, dtype=np.float64), (n_rows,))[ur]
+    # One table of every contested row and column (of every tracker: a pair never joins two,
+    # so the blocks are independent); each row has an "unassigned" column of its own.
+    table = np.full((k, nc + k), _BIG)
+    table[ri, ci] = cost[rest]
+    table[np.arange(k), nc + np.arange(k)] = miss
+    pr, pc = linear_sum_assignment(table)
+    real = pc < nc
+    mr = np.concatenate([rows[lone], ur[pr[real]]])
+    mc = np.concatenate([cols[lone], uc[pc[real]]])
     order = mr.argsort(kind="stable")
     return mr[order], mc[order]
+
+
+def _compact(values: IntArray, size: int) -> tuple[IntArray, IntArray]:
+    """``np.unique(values, return_inverse=True)`` for indices below ``size``, by counting
+    instead of sorting."""
+    present = np.zeros(size, dtype=bool)
+    present[values] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[values]

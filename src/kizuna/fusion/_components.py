@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from kizuna.fusion._assoc import assign_edges, candidate_pairs
-from kizuna.fusion._kalman import innovation_cov, log_gaussian, predict, update
+from kizuna.fusion._kalman import predict, update
 from kizuna.fusion._models import MotionMix
 from kizuna.fusion._types import BoolArray, FloatArray, IntArray
-from kizuna.fusion.base import Pairs, Predictor, Rules, Scan, Tracks
+from kizuna.fusion.base import Pairs, Predictor, Rules, Scan, Tracks, merge
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
 
 __all__ = [
     "EllipsoidGater",
@@ -51,11 +53,10 @@ class ImmPredictor:
         x, p, mu = tracks.x, tracks.p, tracks.mu
         if self.modes > 1:
             x, p, mu = _mix(x, p, mu, np.asarray(self.mix.switch, dtype=np.float64))
-        # F and Q per distinct step length (trackers of a batch may step by different dt).
-        steps, which = np.unique(dt, return_inverse=True)
-        f = np.stack([np.stack([m.transition(float(t)) for m in self.mix.models]) for t in steps])
-        q = np.stack([np.stack([m.noise(float(t)) for m in self.mix.models]) for t in steps])
-        x, p = predict(x, p, f[which], q[which])
+        # F and Q per row and mode: trackers of a batch may step by different dt.
+        f = np.stack([m.transition(dt) for m in self.mix.models], axis=1)
+        q = np.stack([m.noise(dt) for m in self.mix.models], axis=1)
+        x, p = predict(x, p, f, q)
         moved = dt > 0  # a row that does not move keeps its covariance bit for bit
         if not moved.all():
             x = np.where(moved[:, None, None], x, tracks.x)
@@ -67,39 +68,48 @@ class ImmPredictor:
 def _mix(
     x: FloatArray, p: FloatArray, mu: FloatArray, switch: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """IMM mixing: each mode's starting state is the mixture of all modes weighted by the
-    chance that the target was in mode i given it is now in mode j."""
+    """IMM mixing: each mode's starting state is the moment-matched mixture of all modes,
+    weighted by the chance that the target was in mode i given it is now in mode j."""
+    n, r, s = x.shape
     cbar = mu @ switch  # (n, r): predicted mode chances
     w = switch[None, :, :] * mu[:, :, None] / cbar[:, None, :]  # (n, i, j)
-    x0 = np.einsum("nij,nis->njs", w, x)
-    dx = x[:, :, None, :] - x0[:, None, :, :]  # (n, i, j, s)
-    p0 = np.einsum("nij,nist->njst", w, p) + np.einsum("nij,nijs,nijt->njst", w, dx, dx)
-    return np.asarray(x0), np.asarray(p0), np.asarray(cbar)
+    # Mode j's mixture is ``merge`` with weights w[:, :, j]: all j at once, as n·r rows.
+    wj = np.swapaxes(w, 1, 2).reshape(n * r, r)
+    xj = np.repeat(x, r, axis=0)
+    pj = np.repeat(p, r, axis=0)
+    x0, p0 = merge(wj, xj, pj)
+    return x0.reshape(n, r, s), p0.reshape(n, r, s, s), cbar
 
 
 @dataclass(frozen=True, slots=True)
 class EllipsoidGater:
-    """χ² gating on each track's merged estimate: candidates from one KD-tree query over
-    the batch (a circle that holds each gate ellipse), then scored exactly."""
+    """χ² gating on each track's merged estimate: candidates from one sweep over the batch
+    (a circle that holds each gate ellipse), then scored exactly.
+
+    A detection's noise is σ²·I, so with each track's position covariance P = V Λ Vᵀ
+    (one eigendecomposition per track) a pair's S = V (Λ + σ²) Vᵀ: its distance and
+    likelihood cost a few products per pair and no matrix inverse.
+    """
 
     def gate(self, tracks: Tracks, scan: Scan, rules: Rules) -> Pairs:
         x, p = tracks.estimate()
         d = x.shape[1] // 2
-        pos, ppos = x[:, :d], p[:, :d, :d]
+        pos = x[:, :d]
+        lam, vec = np.linalg.eigh(p[:, :d, :d])
+        lam = np.maximum(lam, 0.0)  # rounding may leave a tiny negative eigenvalue
         gate = rules.gate[tracks.owner]
         widest = np.zeros(rules.gate.shape[0])
         np.maximum.at(widest, scan.owner, scan.r_var)
-        # A circle that contains every gate ellipse: λmax(S) <= trace(P_pos) + d·σmax².
-        spread = np.trace(ppos, axis1=1, axis2=2) + d * widest[tracks.owner]
+        # The gate ellipse's longest half-axis is sqrt(gate · λmax(S)).
+        reach = np.sqrt(gate * (lam[:, -1] + widest[tracks.owner]))
         rows, cols = candidate_pairs(
-            pos,
-            np.sqrt(gate * spread),
-            scan.z,
-            centre_group=tracks.owner,
-            point_group=scan.owner,
+            pos, reach, scan.z, centre_group=tracks.owner, point_group=scan.owner
         )
-        s = innovation_cov(ppos[rows], scan.r_var[cols])
-        d2, loglik = log_gaussian(scan.z[cols] - pos[rows], s)
+        u = ((scan.z[cols] - pos[rows])[:, None, :] @ vec[rows])[:, 0, :]
+        den = lam[rows] + scan.r_var[cols][:, None]
+        d2 = np.add.reduce(u * u / den, axis=1)
+        logdet = np.add.reduce(np.log(den), axis=1)
+        loglik = -0.5 * (d2 + logdet + d * _LOG_2PI)
         return Pairs(rows, cols, d2, loglik).take(d2 < gate[rows])
 
 
@@ -124,8 +134,7 @@ class KalmanUpdater:
         if rows.size == 0:
             return tracks
         r = tracks.x.shape[1]
-        z = np.repeat(scan.z[cols][:, None, :], r, axis=1)
-        r_var = np.repeat(scan.r_var[cols][:, None], r, axis=1)
+        z, r_var = scan.z[cols][:, None, :], scan.r_var[cols][:, None]  # the same for each mode
         xr, pr, loglik = update(tracks.x[rows], tracks.p[rows], z, r_var)
         x, p, mu = tracks.x.copy(), tracks.p.copy(), tracks.mu.copy()
         x[rows], p[rows] = xr, pr

@@ -31,9 +31,9 @@ def predict(
 ) -> tuple[FloatArray, FloatArray]:
     """x' = F x, P' = F P Fᵀ + Q for stacks x (..., s) and P (..., s, s); F and Q broadcast
     against the stack (one for all, or one per row)."""
-    x_new = np.einsum("...ij,...j->...i", f, x)
-    p_new = f @ p @ np.swapaxes(f, -1, -2) + q
-    return np.asarray(x_new, dtype=np.float64), np.asarray(p_new, dtype=np.float64)
+    x_new: FloatArray = (f @ x[..., None])[..., 0]
+    p_new: FloatArray = f @ p @ np.swapaxes(f, -1, -2) + q
+    return x_new, p_new
 
 
 def innovation_cov(p: FloatArray, r_var: FloatArray) -> FloatArray:
@@ -45,34 +45,42 @@ def innovation_cov(p: FloatArray, r_var: FloatArray) -> FloatArray:
     return s
 
 
-def log_gaussian(nu: FloatArray, s: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """(νᵀ S⁻¹ ν, log N(ν; 0, S)) for stacks ν (..., d) and S (..., d, d)."""
+def log_gaussian(nu: FloatArray, s: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(νᵀ S⁻¹ ν, log N(ν; 0, S), S⁻¹) for stacks ν (..., d) and S (..., d, d)."""
     d = nu.shape[-1]
     s_inv = inv_sym(s)
-    d2 = np.einsum("...i,...ij,...j->...", nu, s_inv, nu)
+    d2: FloatArray = (nu[..., None, :] @ s_inv @ nu[..., :, None])[..., 0, 0]
     _, logdet = np.linalg.slogdet(s)
-    return np.asarray(d2, dtype=np.float64), -0.5 * (d2 + logdet + d * _LOG_2PI)
+    return d2, -0.5 * (d2 + logdet + d * _LOG_2PI), s_inv
 
 
 def update(
     x: FloatArray, p: FloatArray, z: FloatArray, r_var: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Measurement update of each state with its own position measurement z (..., d) of
-    variance r_var (...): returns the new states, covariances and log N(ν; 0, S).
+    variance r_var (...; both broadcast against the states): returns the new states,
+    covariances and log N(ν; 0, S).
 
-    Uses the Joseph form, which keeps P symmetric and positive semi-definite in floating
-    point where the short form does not.
+    The measurement noise is r·I, so with the position covariance H P Hᵀ = V Λ Vᵀ the
+    innovation covariance is S = V (Λ + r) Vᵀ: one eigendecomposition gives S⁻¹ and
+    log |S|. Uses the Joseph form, which keeps P symmetric and positive semi-definite in
+    floating point where the short form does not.
     """
     s_dim = x.shape[-1]
     d = s_dim // 2
-    s = innovation_cov(p, r_var)
+    r = np.asarray(r_var)[..., None]
+    lam, vec = np.linalg.eigh(p[..., :d, :d])
+    den = np.maximum(lam, 0.0) + r  # rounding may leave a tiny negative eigenvalue
+    s_inv = (vec / den[..., None, :]) @ np.swapaxes(vec, -1, -2)
     nu = z - x[..., :d]
-    _, loglik = log_gaussian(nu, s)
-    k = p[..., :, :d] @ inv_sym(s)  # (..., s, d)
-    x_new = x + np.einsum("...ij,...j->...i", k, nu)
-    ikh = np.broadcast_to(np.eye(s_dim), p.shape).copy()
+    d2 = (nu[..., None, :] @ s_inv @ nu[..., :, None])[..., 0, 0]
+    loglik = -0.5 * (d2 + np.add.reduce(np.log(den), axis=-1) + d * _LOG_2PI)
+    k = p[..., :, :d] @ s_inv  # (..., s, d)
+    x_new: FloatArray = x + (k @ nu[..., :, None])[..., 0]
+    ikh = np.zeros(p.shape)
+    ikh[..., np.arange(s_dim), np.arange(s_dim)] = 1.0
     ikh[..., :, :d] -= k
-    kr = k * np.asarray(r_var)[..., None, None]
+    kr = k * r[..., None]
     p_new = ikh @ p @ np.swapaxes(ikh, -1, -2) + kr @ np.swapaxes(k, -1, -2)
     p_new = 0.5 * (p_new + np.swapaxes(p_new, -1, -2))
-    return np.asarray(x_new, dtype=np.float64), p_new, loglik
+    return x_new, p_new, loglik

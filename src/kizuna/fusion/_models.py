@@ -23,12 +23,13 @@ class MotionModel(Protocol):
         """Spatial dimension (2 or 3); the state has ``2 * dim`` entries."""
         ...
 
-    def transition(self, dt: float) -> FloatArray:
-        """The state transition matrix F for a step of ``dt`` seconds."""
+    def transition(self, dt: float | FloatArray) -> FloatArray:
+        """The state transition matrix F for a step of ``dt`` seconds: (s, s) for one dt,
+        (k, s, s) for an array of k."""
         ...
 
-    def noise(self, dt: float) -> FloatArray:
-        """The process noise covariance Q for a step of ``dt`` seconds."""
+    def noise(self, dt: float | FloatArray) -> FloatArray:
+        """The process noise covariance Q for a step of ``dt`` seconds, shaped as F."""
         ...
 
 
@@ -45,19 +46,27 @@ class ConstantVelocity:
         if self.dim not in (1, 2, 3):
             raise ValueError("dim must be 1, 2 or 3")
 
-    def transition(self, dt: float) -> FloatArray:
-        eye = np.eye(self.dim)
-        return np.block([[eye, dt * eye], [np.zeros_like(eye), eye]])
+    def transition(self, dt: float | FloatArray) -> FloatArray:
+        t = np.asarray(dt, dtype=np.float64)
+        return _blocks(self.dim, (np.ones_like(t), t, np.zeros_like(t), np.ones_like(t)))
 
-    def noise(self, dt: float) -> FloatArray:
-        eye = np.eye(self.dim)
+    def noise(self, dt: float | FloatArray) -> FloatArray:
+        t = np.asarray(dt, dtype=np.float64)
         q = self.q
-        return np.block(
-            [
-                [q * dt**3 / 3 * eye, q * dt**2 / 2 * eye],
-                [q * dt**2 / 2 * eye, q * dt * eye],
-            ]
-        )
+        return _blocks(self.dim, (q * t**3 / 3, q * t**2 / 2, q * t**2 / 2, q * t))
+
+
+def _blocks(d: int, abcd: tuple[FloatArray, FloatArray, FloatArray, FloatArray]) -> FloatArray:
+    """[[a·I, b·I], [c·I, d·I]] for an identity I of size d, for each of a stack of
+    coefficients (or for one)."""
+    a, b, c, e = abcd
+    out = np.zeros((*a.shape, 2 * d, 2 * d))
+    i = np.arange(d)
+    out[..., i, i] = a[..., None]
+    out[..., i, i + d] = b[..., None]
+    out[..., i + d, i] = c[..., None]
+    out[..., i + d, i + d] = e[..., None]
+    return out
 
 
 @dataclass(frozen=True, slots=True)

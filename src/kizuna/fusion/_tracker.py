@@ -138,35 +138,40 @@ class ScanResult:
     rejects: Rejects = field(default_factory=Rejects)
 
 
-def _rules(cfg: TrackerConfig) -> Rules:
-    """A tracker's parameters as the one-entry arrays the components index by owner."""
+def _rules(cfg: TrackerConfig) -> FloatArray:
+    """A tracker's parameters as one row, in ``Rules`` field order; ``_stack_rules`` turns
+    the rows of a batch into the arrays the components index by owner."""
     alpha, beta = cfg.false_track_prob, cfg.missed_track_prob
     log_miss = math.log1p(-cfg.pd)
-
-    def f(v: float) -> FloatArray:
-        return np.array([v], dtype=np.float64)
-
-    def i(v: int) -> IntArray:
-        return np.array([v], dtype=np.int64)
-
-    return Rules(
-        gate=f(cfg.gate),
-        log_pd=f(math.log(cfg.pd)),
-        log_miss=f(log_miss),
-        log_clutter=f(math.log(cfg.clutter_density)),
-        confirm_score=f(math.log((1 - beta) / alpha)),
-        reject_score=f(math.log(beta / (1 - alpha))),
-        drop_score=f(-cfg.max_misses * log_miss - 1e-9),
-        confirm_m=i(cfg.confirm_m),
-        confirm_n=i(cfg.confirm_n),
-        max_misses=i(cfg.max_misses),
-        max_var=f(cfg.max_position_var),
-        speed_sigma=f(cfg.init_speed_sigma),
+    return np.array(
+        [
+            cfg.gate,
+            math.log(cfg.pd),
+            log_miss,
+            math.log(cfg.clutter_density),
+            math.log((1 - beta) / alpha),
+            math.log(beta / (1 - alpha)),
+            -cfg.max_misses * log_miss - 1e-9,
+            cfg.confirm_m,
+            cfg.confirm_n,
+            cfg.max_misses,
+            cfg.max_position_var,
+            cfg.init_speed_sigma,
+        ]
     )
 
 
-def _stack_rules(rules: list[Rules]) -> Rules:
-    return Rules(*(np.concatenate([getattr(r, k) for r in rules]) for k in Rules.__slots__))
+_INT_RULES = frozenset({"confirm_m", "confirm_n", "max_misses"})
+
+
+def _stack_rules(rows: list[FloatArray]) -> Rules:
+    table = np.stack(rows, axis=1)  # one row per field: each field a contiguous array
+    return Rules(
+        *(
+            table[i].astype(np.int64) if name in _INT_RULES else table[i]
+            for i, name in enumerate(Rules.__slots__)
+        )
+    )
 
 
 class Tracker:
@@ -279,7 +284,9 @@ def _step_group(
     was = tracks.confirmed.copy()
     hit = np.zeros(len(tracks), dtype=bool)
     gain = np.zeros(len(tracks))
-    for scan in _passes(scans):
+    for scan in _passes(
+        scans, [t.config.sensors is not None and len(t.config.sensors) == 1 for t in group]
+    ):
         tracks, hit, gain, next_id = _pass(batch, (tracks, hit, gain), scan, next_id)
         was = np.concatenate([was, np.zeros(len(tracks) - was.size, dtype=bool)])
     tracks = book(tracks, hit, gain, rules)
@@ -297,12 +304,13 @@ def _step_group(
     kept = tracks.take(np.flatnonzero(keep)[order])
     kx, kp = x[keep][order], p[keep][order]
     counts = np.bincount(kept.owner, minlength=k)
+    zeros = np.zeros(int(counts.max()) if k else 0, dtype=np.int64)
     cuts = np.concatenate([[0], np.cumsum(counts)])
     out = []
     for j, t in enumerate(group):
         a, b = int(cuts[j]), int(cuts[j + 1])
-        mine = kept.take(np.arange(a, b))
-        t._tracks = _with_owner(mine, np.zeros(b - a, dtype=np.int64))
+        mine = kept.take(slice(a, b))
+        t._tracks = _with_owner(mine, zeros[: b - a])
         t._next_id = int(next_id[j])
         shown = mine.confirmed
         table = TrackTable(time, mine.ids[shown], kx[a:b][shown], kp[a:b][shown])
@@ -314,12 +322,13 @@ def _step_group(
     return out
 
 
-def _passes(scans: list[Detections]) -> list[tuple[IntArray, Detections]]:
+def _passes(scans: list[Detections], single: list[bool]) -> list[tuple[IntArray, Detections]]:
     """The batch's detections in passes, one sensor of each tracker per pass (a tracker's
     scan from several sensors is taken sensor by sensor): (owner, detections) each."""
     per: list[list[Detections]] = []
-    for d in scans:
-        if not len(d) or bool(np.all(d.sensor == d.sensor[0])):
+    for d, one in zip(scans, single, strict=True):
+        # A tracker that knows one sensor has only its rows left after validation.
+        if one or not len(d) or bool(np.all(d.sensor == d.sensor[0])):
             per.append([d])
         else:
             per.append([d.select(d.sensor == name) for name in np.unique(d.sensor)])

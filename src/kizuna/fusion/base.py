@@ -30,6 +30,7 @@ __all__ = [
     "Scan",
     "Tracks",
     "Updater",
+    "merge",
 ]
 
 
@@ -66,8 +67,8 @@ class Tracks:
             f, f, i, i, i, np.zeros(0, dtype=bool),
         )  # fmt: skip
 
-    def take(self, idx: IntArray | BoolArray) -> Tracks:
-        """The given rows, in the given order."""
+    def take(self, idx: IntArray | BoolArray | slice) -> Tracks:
+        """The given rows, in the given order (a slice gives views)."""
         return Tracks(*(getattr(self, k)[idx] for k in _FIELDS))
 
     @staticmethod
@@ -78,12 +79,18 @@ class Tracks:
         """Each track's state and covariance, its modes merged by moment matching."""
         if self.x.shape[1] == 1:
             return self.x[:, 0], self.p[:, 0]
-        x = np.einsum("nr,nrs->ns", self.mu, self.x)
-        dx = self.x - x[:, None, :]
-        p = np.einsum("nr,nrst->nst", self.mu, self.p) + np.einsum(
-            "nr,nrs,nrt->nst", self.mu, dx, dx
-        )
-        return np.asarray(x, dtype=np.float64), np.asarray(p, dtype=np.float64)
+        return merge(self.mu, self.x, self.p)
+
+
+def merge(w: FloatArray, x: FloatArray, p: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The moment-matched Gaussian of mixtures: weights ``w`` (n, r) summing to 1 over r,
+    means ``x`` (n, r, s) and covariances ``p`` (n, r, s, s)."""
+    n, r, s = x.shape
+    mean: FloatArray = (w[:, None, :] @ x)[:, 0]
+    dx = x - mean[:, None, :]
+    spread = np.swapaxes(dx * w[:, :, None], 1, 2) @ dx
+    cov: FloatArray = (w[:, None, :] @ p.reshape(n, r, s * s)).reshape(n, s, s) + spread
+    return mean, cov
 
 
 _FIELDS = Tracks.__slots__

@@ -137,9 +137,17 @@ class World:
     def _tracker(self, spec: SensorSpec) -> Tracker:
         # A track may coast one revisit at a target's pace before it is too unsure to keep.
         drift = max(spec.revisit_s * 15.0, 1000.0)
-        return Tracker(
-            config=TrackerConfig(sensors=frozenset((spec.id,)), max_position_var=drift**2)
+        # Ground forces move in straight legs at walking to driving pace: one CV model
+        # (the IMM is for air and surface targets). Looks minutes to half an hour apart
+        # leave a second point nearly uninformative, so a track score would drop what
+        # M-of-N confirms: these trackers keep M-of-N.
+        config = TrackerConfig(
+            motion="cv",
+            confirm="m_of_n",
+            sensors=frozenset((spec.id,)),
+            max_position_var=drift**2,
         )
+        return Tracker(config=config)
 
     # ---- processes ----------------------------------------------------------------------
     def _tick(self) -> simpy.events.ProcessGenerator:
