@@ -102,10 +102,10 @@ class MotionMix:
 
     @classmethod
     def quiet_and_manoeuvring(
-        cls, q_quiet: float = 0.1, q_manoeuvre: float = 40.0, dim: int = 2
+        cls, q_quiet: float = 0.1, q_manoeuvre: float = 80.0, dim: int = 2
     ) -> MotionMix:
         """Two nearly-constant-velocity modes: a quiet one for straight legs and a noisy one
-        that absorbs turns and accelerations (``q_manoeuvre`` m²/s³ covers a 4 g turn's
+        that absorbs turns and accelerations (``q_manoeuvre`` m²/s³ covers a sharp turn's
         change of velocity over a few seconds). Legs last tens of scans, turns a few."""
         return cls(
             (ConstantVelocity(q_quiet, dim), ConstantVelocity(q_manoeuvre, dim)),

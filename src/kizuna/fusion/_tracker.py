@@ -66,11 +66,11 @@ class TrackerConfig:
     gate: float = 13.8
     motion: Literal["cv", "imm"] = "imm"
     q: float | None = None
-    q_manoeuvre: float = 40.0
+    q_manoeuvre: float = 80.0
     confirm: Literal["score", "m_of_n"] = "score"
     pd: float = 0.9
     clutter_density: float = 1e-8
-    false_track_prob: float = 1e-3
+    false_track_prob: float = 1e-2
     missed_track_prob: float = 0.1
     confirm_m: int = 3
     confirm_n: int = 4
