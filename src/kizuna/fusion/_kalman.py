@@ -10,7 +10,7 @@ import numpy as np
 
 from kizuna.fusion._types import FloatArray
 
-__all__ = ["innovation_cov", "inv", "inv_sym", "log_gaussian", "predict", "update"]
+__all__ = ["inv", "inv_sym", "predict", "update"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -34,24 +34,6 @@ def predict(
     x_new: FloatArray = (f @ x[..., None])[..., 0]
     p_new: FloatArray = f @ p @ np.swapaxes(f, -1, -2) + q
     return x_new, p_new
-
-
-def innovation_cov(p: FloatArray, r_var: FloatArray) -> FloatArray:
-    """S = H P Hᵀ + R with H = [I 0] and R = r_var·I per row (r_var broadcasts to p[..., 0, 0])."""
-    d = p.shape[-1] // 2
-    s = p[..., :d, :d].copy()
-    idx = np.arange(d)
-    s[..., idx, idx] += np.asarray(r_var)[..., None]
-    return s
-
-
-def log_gaussian(nu: FloatArray, s: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(νᵀ S⁻¹ ν, log N(ν; 0, S), S⁻¹) for stacks ν (..., d) and S (..., d, d)."""
-    d = nu.shape[-1]
-    s_inv = inv_sym(s)
-    d2: FloatArray = (nu[..., None, :] @ s_inv @ nu[..., :, None])[..., 0, 0]
-    _, logdet = np.linalg.slogdet(s)
-    return d2, -0.5 * (d2 + logdet + d * _LOG_2PI), s_inv
 
 
 def update(

@@ -268,11 +268,14 @@ def step(trackers: Sequence[Tracker], time: float, scans: Sequence[Detections]) 
 def _step_group(
     group: list[Tracker], time: float, scans: list[Detections], rejects: list[Rejects]
 ) -> list[ScanResult]:
+    """One scan of trackers with equal components: predict, then per sensor pass gate,
+    associate, update and initiate, then book, confirm and delete; each tracker then
+    takes its own rows back."""
     lead = group[0]
     comp, predictor = lead.components, lead.predictor
     k = len(group)
     rules = _stack_rules([t._rules for t in group])
-    tracks = Tracks.concat([t._tracks for t in group])  # every tracker's rows are owner 0: renumber
+    tracks = Tracks.concat([t._tracks for t in group])  # each tracker keeps its rows as owner 0
     sizes = np.array([len(t._tracks) for t in group], dtype=np.int64)
     tracks = _with_owner(tracks, np.repeat(np.arange(k, dtype=np.int64), sizes))
     dt = np.array([0.0 if t.time is None else time - t.time for t in group])
