@@ -53,10 +53,12 @@ class ImmPredictor:
         x, p, mu = tracks.x, tracks.p, tracks.mu
         if self.modes > 1:
             x, p, mu = _mix(x, p, mu, np.asarray(self.mix.switch, dtype=np.float64))
-        # F and Q per row and mode: trackers of a batch may step by different dt.
-        f = np.stack([m.transition(dt) for m in self.mix.models], axis=1)
-        q = np.stack([m.noise(dt) for m in self.mix.models], axis=1)
-        x, p = predict(x, p, f, q)
+        # F and Q per distinct step and mode (trackers of a batch may step by different
+        # dt, but few distinct ones), then one per row.
+        steps, which = np.unique(dt, return_inverse=True)
+        f = np.stack([m.transition(steps) for m in self.mix.models], axis=1)
+        q = np.stack([m.noise(steps) for m in self.mix.models], axis=1)
+        x, p = predict(x, p, f[which], q[which])
         moved = dt > 0  # a row that does not move keeps its covariance bit for bit
         if not moved.all():
             x = np.where(moved[:, None, None], x, tracks.x)

@@ -309,6 +309,8 @@ def _step_group(
     counts = np.bincount(kept.owner, minlength=k)
     zeros = np.zeros(int(counts.max()) if k else 0, dtype=np.int64)
     cuts = np.concatenate([[0], np.cumsum(counts)])
+    newly = _by_owner(tracks.ids, tracks.owner, fresh, k)
+    deleted = _by_owner(tracks.ids, tracks.owner, gone, k)
     out = []
     for j, t in enumerate(group):
         a, b = int(cuts[j]), int(cuts[j + 1])
@@ -317,12 +319,17 @@ def _step_group(
         t._next_id = int(next_id[j])
         shown = mine.confirmed
         table = TrackTable(time, mine.ids[shown], kx[a:b][shown], kp[a:b][shown])
-        o = tracks.owner
-        newly = np.sort(tracks.ids[fresh & (o == j)])
-        deleted = tracks.ids[gone & (o == j)]
         t.rejects.merge(rejects[j])
-        out.append(ScanResult(table, newly, deleted, rejects[j]))
+        out.append(ScanResult(table, np.sort(newly[j]), deleted[j], rejects[j]))
     return out
+
+
+def _by_owner(ids: IntArray, owner: IntArray, mask: BoolArray, k: int) -> list[IntArray]:
+    """The ids of the masked rows, one array per tracker, each in row order."""
+    sel = np.flatnonzero(mask)
+    order = np.argsort(owner[sel], kind="stable")
+    cuts = np.cumsum(np.bincount(owner[sel], minlength=k))[:-1]
+    return np.split(ids[sel][order], cuts)
 
 
 def _passes(scans: list[Detections], single: list[bool]) -> list[tuple[IntArray, Detections]]:
