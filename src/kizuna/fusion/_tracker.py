@@ -44,12 +44,16 @@ __all__ = ["Components", "ScanResult", "Tracker", "TrackerConfig", "step"]
 
 CV_Q = 1.0  # m²/s³, a lone CV model's process noise when none is given
 IMM_Q_QUIET = 0.1  # m²/s³, the IMM's quiet mode when no q is given
+CV_GATE = 13.8  # χ², 2 degrees of freedom: 99.9 % of true detections
+IMM_GATE = 20.0  # χ², 99.995 %: room for a turn's first scans
 
 
 @dataclass(frozen=True, slots=True)
 class TrackerConfig:
-    """Tracker parameters. ``gate`` is a χ² threshold on the squared Mahalanobis distance
-    (13.8 keeps 99.9 % of true 2-D detections).
+    """Tracker parameters. ``gate`` is a χ² threshold on the squared Mahalanobis distance;
+    None: 13.8 for "cv" (99.9 % of true 2-D detections), 20 for "imm", whose merged
+    estimate has heavier tails than one Gaussian when a turn begins (the tracker's own
+    motion decides, whether from ``motion`` or from a model passed in).
 
     ``motion``: "imm" (default) mixes a quiet and a manoeuvring nearly-constant-velocity
     mode, so no process noise need be tuned; "cv" is one Kalman filter of noise ``q``
@@ -63,7 +67,7 @@ class TrackerConfig:
     ``max_position_var``.
     """
 
-    gate: float = 13.8
+    gate: float | None = None
     motion: Literal["cv", "imm"] = "imm"
     q: float | None = None
     q_manoeuvre: float = 80.0
@@ -83,7 +87,7 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.confirm_m <= self.confirm_n <= 62:
             raise ValidationError("need 1 <= M <= N <= 62", field="confirm_m")
-        if self.gate <= 0 or self.max_misses < 1 or self.max_tracks < 1:
+        if self.gate_for(1) <= 0 or self.max_misses < 1 or self.max_tracks < 1:
             raise ValidationError("gate, max_misses and max_tracks must be positive")
         if self.motion not in ("cv", "imm"):
             raise ValidationError('must be "cv" or "imm"', field="motion")
@@ -100,6 +104,12 @@ class TrackerConfig:
         for name in ("false_track_prob", "missed_track_prob"):
             if not 0 < getattr(self, name) < 0.5:
                 raise ValidationError("must be in (0, 0.5)", field=name)
+
+    def gate_for(self, modes: int) -> float:
+        """The χ² gate in force for a filter of ``modes`` motion modes."""
+        if self.gate is not None:
+            return self.gate
+        return CV_GATE if modes == 1 else IMM_GATE
 
     def motion_mix(self, dim: int = 2) -> MotionMix:
         """The motion this configuration asks for."""
@@ -138,14 +148,14 @@ class ScanResult:
     rejects: Rejects = field(default_factory=Rejects)
 
 
-def _rules(cfg: TrackerConfig) -> FloatArray:
+def _rules(cfg: TrackerConfig, modes: int) -> FloatArray:
     """A tracker's parameters as one row, in ``Rules`` field order; ``_stack_rules`` turns
     the rows of a batch into the arrays the components index by owner."""
     alpha, beta = cfg.false_track_prob, cfg.missed_track_prob
     log_miss = math.log1p(-cfg.pd)
     return np.array(
         [
-            cfg.gate,
+            cfg.gate_for(modes),
             math.log(cfg.pd),
             log_miss,
             math.log(cfg.clutter_density),
@@ -202,7 +212,7 @@ class Tracker:
         self._time: float | None = None
         self._next_id = 1
         self._tracks = Tracks.empty(self.predictor.modes, self.dim)
-        self._rules = _rules(self.config)
+        self._rules = _rules(self.config, self.predictor.modes)
         self.rejects = Rejects()
 
     @property
