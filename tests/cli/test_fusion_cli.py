@@ -83,3 +83,24 @@ def test_unknown_sensor_and_missing_files_are_clear_errors(scenario: Path, tmp_p
     assert "--sensor KOR" in done.stderr
     done = kizuna("score", tmp_path, tmp_path / "none.csv")
     assert done.returncode == 2 and "truth.csv" in done.stderr
+
+
+def test_track_takes_motion_noise_pd_and_clutter_options(scenario: Path, tmp_path: Path) -> None:
+    out = tmp_path / "t.csv"
+    done = kizuna("track", scenario, "--sensor", "USA", "--out", out, "--motion", "cv", "--q", "2")
+    assert done.returncode == 0, done.stderr
+    args = ("--pd", "0.9", "--clutter-density", "1e-7")
+    done = kizuna("track", scenario, "--sensor", "USA", "--out", out, *args)
+    assert done.returncode == 0, done.stderr
+    for bad, want in (
+        (("--motion", "ca"), "--motion ca: must be cv or imm"),
+        (("--pd", "1.5"), "--pd: must be in (0, 1)"),
+        (("--clutter-density", "0"), "--clutter-density: must be finite and > 0"),
+        (("--q", "-1"), "--q: must be finite and >= 0"),
+    ):
+        done = kizuna("track", scenario, "--out", out, *bad)
+        assert done.returncode == 2 and want in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    help_text = kizuna("track", "--help").stdout
+    for option in ("--motion", "--q", "--pd", "--clutter-density"):
+        assert option in help_text

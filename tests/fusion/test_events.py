@@ -22,7 +22,8 @@ from kizuna.fusion import (
 
 def test_events_follow_a_track_from_confirmation_to_deletion() -> None:
     tracker = Tracker(
-        ConstantVelocity(q=1.0), TrackerConfig(confirm_m=2, confirm_n=2, max_misses=1)
+        ConstantVelocity(q=1.0),
+        TrackerConfig(confirm="m_of_n", confirm_m=2, confirm_n=2, max_misses=1),
     )
     kinds = []
     for k in range(4):

@@ -191,7 +191,8 @@ def test_a_scan_of_100000_clutter_points_is_bounded() -> None:
 
 
 def test_an_empty_scan_is_fine_for_a_3d_tracker() -> None:
-    tracker = Tracker(ConstantVelocity(dim=3))
+    # M-of-N keeps a tentative track through a miss (a score would drop it at pd 0.9).
+    tracker = Tracker(ConstantVelocity(dim=3), TrackerConfig(confirm="m_of_n"))
     tracker.step(0.0, Detections.of([[1.0, 2.0, 3.0]], 5.0))
     res = tracker.step(1.0, Detections.empty())
     assert res.rejects.total == 0 and len(tracker) == 1

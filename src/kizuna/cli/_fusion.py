@@ -12,11 +12,18 @@ import numpy as np
 import typer
 
 from kizuna.cli._labels import parse_at
-from kizuna.errors import KizunaError
+from kizuna.errors import KizunaError, ValidationError
 from kizuna.labels import default_table, parse_banner, viewer_from_mapping
 
 if TYPE_CHECKING:  # the fusion stack pulls in scipy: import it only when a command runs
-    from kizuna.fusion import DetectionRows, Detections, Rejects, TrackTable
+    from kizuna.fusion import (
+        DetectionRows,
+        Detections,
+        Rejects,
+        ScenarioHints,
+        TrackerConfig,
+        TrackTable,
+    )
 
 fusion_app = typer.Typer(
     help="Multi-target tracking and cross-national fusion.", no_args_is_help=True
@@ -85,8 +92,41 @@ def track_cmd(
     folder: Annotated[Path, typer.Argument(help="Scenario directory.")],
     out: Annotated[Path, typer.Option("--out", help="Tracks CSV to write.")],
     sensor: Annotated[str, typer.Option(help="USA, JPN (any sensor name) or ALL.")] = "ALL",
+    motion: Annotated[
+        str,
+        typer.Option(
+            help="imm: a quiet and a manoeuvring CV mode mixed, no noise to tune (default);"
+            " cv: one constant-velocity Kalman filter of noise --q."
+        ),
+    ] = "imm",
+    q: Annotated[
+        float | None,
+        typer.Option(
+            help="Process noise, m²/s³. cv: default scenario.json's q, else 1. imm: the"
+            " quiet mode's noise, default 0.1."
+        ),
+    ] = None,
+    pd: Annotated[
+        float | None,
+        typer.Option(
+            help="Detection probability for the track score. Default scenario.json's pd of"
+            " the sensor (the lowest of all for ALL), else 0.9."
+        ),
+    ] = None,
+    clutter_density: Annotated[
+        float | None,
+        typer.Option(
+            "--clutter-density",
+            help="False detections per m² per scan, for the track score. Default"
+            " scenario.json's of the sensor (the highest of all for ALL), else 1e-8.",
+        ),
+    ] = None,
 ) -> None:
-    """Track a scenario's detections; the last line printed is tracking_ms=<n>."""
+    """Track a scenario's detections; the last line printed is tracking_ms=<n>.
+
+    A track score (its likelihood against clutter) confirms and deletes tracks: it needs
+    --pd and --clutter-density.
+    """
     import kizuna.fusion as ff  # noqa: PLC0415 (scipy loads only when needed)
 
     rejects = ff.Rejects()
@@ -96,11 +136,10 @@ def track_cmd(
             ff.parse_hints(hints_path.read_text()) if hints_path.is_file() else ff.ScenarioHints()
         )
         scans = _load_detections(folder, sensor, rejects)
+        config = _track_config(hints, sensor, motion, q, pd, clutter_density)
     except (KizunaError, OSError) as exc:
         raise _fail(exc) from exc
-    tracker = ff.Tracker(
-        ff.ConstantVelocity(q=hints.q if hints.q is not None else 1.0), ff.TrackerConfig()
-    )
+    tracker = ff.Tracker(config=config)
     tables: list[TrackTable] = []
     t0 = time.perf_counter()
     for t, det in scans:
@@ -112,6 +151,45 @@ def track_cmd(
     _report(rejects)
     typer.echo(f"scans={len(scans)} rows={sum(len(x) for x in tables)}")
     typer.echo(f"tracking_ms={1000 * spent:.3f}")
+
+
+def _track_config(
+    hints: ScenarioHints,
+    sensor: str,
+    motion: str,
+    q: float | None,
+    pd: float | None,
+    clutter: float | None,
+) -> TrackerConfig:
+    """The tracker settings: options first, then scenario.json, then the defaults."""
+    import kizuna.fusion as ff  # noqa: PLC0415 (scipy loads only when needed)
+
+    if motion not in ("cv", "imm"):
+        raise KizunaError(f"--motion {motion}: must be cv or imm")
+    if q is None and motion == "cv":
+        q = hints.q
+    pds = [hints.pd[sensor]] if sensor in hints.pd else list(hints.pd.values())
+    dens = (
+        [hints.clutter_density[sensor]]
+        if sensor in hints.clutter_density
+        else list(hints.clutter_density.values())
+    )
+    if pd is None and pds:
+        pd = min(pds)
+    if clutter is None and dens and max(dens) > 0:  # a clutter-free scenario: the default
+        clutter = max(dens)
+    base = ff.TrackerConfig()
+    try:
+        return ff.TrackerConfig(
+            motion="cv" if motion == "cv" else "imm",
+            q=q,
+            pd=base.pd if pd is None else pd,
+            clutter_density=base.clutter_density if clutter is None else clutter,
+        )
+    except ValidationError as exc:
+        name = exc.field or "option"
+        msg = str(exc).removeprefix(f"{name}: ")
+        raise KizunaError(f"--{name.replace('_', '-')}: {msg}") from exc
 
 
 def _tables(path: Path, rejects: Rejects) -> list[TrackTable]:

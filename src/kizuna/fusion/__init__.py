@@ -3,6 +3,8 @@
 The COP's entry point: ``Tracker.step(time, detections_of([Detection, ...]))`` then
 ``track_events(result)`` -- detections in, CONFIRMED / UPDATED / DELETED track events out,
 no I/O. ``LocalPlane`` maps CoT latitude/longitude to the tracker's metres and back.
+``step(trackers, time, scans)`` steps several trackers at one instant together. The tracker
+is built from swappable components; their Protocols are in ``kizuna.fusion.base``.
 """
 
 from kizuna.fusion._ci import covariance_intersection
@@ -31,17 +33,17 @@ from kizuna.fusion._files import (
     parse_truth,
 )
 from kizuna.fusion._metrics import Gospa, RunScore, TruthFrame, gospa, score_run
-from kizuna.fusion._models import ConstantVelocity, MotionModel
+from kizuna.fusion._models import ConstantVelocity, MotionMix, MotionModel
 from kizuna.fusion._scenario import Scenario, ScenarioSpec, SensorSpec, generate
 from kizuna.fusion._t2t import FusedPicture, NationalTracks, ReleaseAwareFuser, TrackFuser
-from kizuna.fusion._together import step_together
-from kizuna.fusion._tracker import ScanResult, Tracker, TrackerConfig
+from kizuna.fusion._tracker import Components, ScanResult, Tracker, TrackerConfig, step
 from kizuna.fusion._types import Detections, Rejects, TrackTable
 
 __all__ = [
     "DETECTION_COLUMNS",
     "TRACK_COLUMNS",
     "TRUTH_COLUMNS",
+    "Components",
     "ConstantVelocity",
     "Detection",
     "DetectionRows",
@@ -49,6 +51,7 @@ __all__ = [
     "FusedPicture",
     "Gospa",
     "LocalPlane",
+    "MotionMix",
     "MotionModel",
     "NationalTracks",
     "Rejects",
@@ -80,6 +83,6 @@ __all__ = [
     "parse_tracks",
     "parse_truth",
     "score_run",
-    "step_together",
+    "step",
     "track_events",
 ]

@@ -1,58 +1,81 @@
-"""A vectorised multi-target tracker: Kalman filter, gating, GNN, M-of-N, deletion.
+"""The multi-target tracker: components run in order over a batch of trackers.
 
-All per-track state lives in parallel numpy arrays; one scan costs a fixed number of array
-operations whatever the number of tracks. Only contested association clusters are solved one
-by one, and those are few when targets are not bunched together.
-
-A national sensor's scan is small (tens of tracks and detections), so a fixed cost per numpy
-call, not the arithmetic, sets the price of a step. Small 2-D scans therefore score every
-track against every detection once on a dense table (``_match_dense``) instead of a KD-tree
-per round, and find contested clusters without a sparse graph. Both routes give the same
-tracks to the bit; ``TrackerConfig.small_fast=False`` forces the general one for comparison.
+``step(trackers, time, scans)`` steps several trackers at one instant in one set of array
+operations: their tracks and detections are stacked, each row knowing its tracker, and each
+component (``kizuna.fusion.base``) runs once on the stack. ``Tracker.step`` is the same for
+a batch of one. A pair never joins two trackers, so each tracker sees its own problem.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
 
 from kizuna.errors import ValidationError
-from kizuna.fusion._assoc import (
-    DENSE_MAX,
-    SMALL_MAX,
-    assign_edges,
-    candidate_pairs,
-    gate_2d,
-    gnn_assign,
-    mahalanobis_sq,
+from kizuna.fusion._components import (
+    EllipsoidGater,
+    GnnAssociator,
+    ImmPredictor,
+    KalmanUpdater,
+    MissDeleter,
+    MofNInitiator,
+    ScoreDeleter,
+    ScoreInitiator,
+    book,
 )
-from kizuna.fusion._kalman import inv_sym, predict_cov, predict_state, update
-from kizuna.fusion._models import ConstantVelocity, MotionModel
-from kizuna.fusion._types import (
-    BoolArray,
-    Detections,
-    FloatArray,
-    IntArray,
-    Rejects,
-    TrackTable,
+from kizuna.fusion._models import ConstantVelocity, MotionMix, MotionModel
+from kizuna.fusion._types import BoolArray, Detections, FloatArray, IntArray, Rejects, TrackTable
+from kizuna.fusion.base import (
+    Associator,
+    Deleter,
+    Gater,
+    Initiator,
+    Rules,
+    Scan,
+    Tracks,
+    Updater,
 )
 
-__all__ = ["BATCH_MAX", "ScanResult", "Tracker", "TrackerConfig"]
+__all__ = ["Components", "ScanResult", "Tracker", "TrackerConfig", "step"]
 
-# Tracks x detections at or below which a tracker steps in a group, gated on a dense table
-# even above DENSE_MAX, where a lone step takes the KD-tree to the same pairs and costs.
-BATCH_MAX = 65536
+CV_Q = 1.0  # m²/s³, a lone CV model's process noise when none is given
+IMM_Q_QUIET = 0.1  # m²/s³, the IMM's quiet mode when no q is given
+CV_GATE = 13.8  # χ², 2 degrees of freedom: 99.9 % of true detections
+IMM_GATE = 20.0  # χ², 99.995 %: room for a turn's first scans
 
 
 @dataclass(frozen=True, slots=True)
 class TrackerConfig:
-    """Tracker parameters. ``gate`` is a χ² threshold on the squared Mahalanobis distance
-    (13.8 keeps 99.9 % of true 2-D detections)."""
+    """Tracker parameters. ``gate`` is a χ² threshold on the squared Mahalanobis distance;
+    None: 13.8 for "cv" (99.9 % of true 2-D detections), 20 for "imm", whose merged
+    estimate has heavier tails than one Gaussian when a turn begins (the tracker's own
+    motion decides, whether from ``motion`` or from a model passed in).
 
-    gate: float = 13.8
+    ``motion``: "imm" (default) mixes a quiet and a manoeuvring nearly-constant-velocity
+    mode, so no process noise need be tuned; "cv" is one Kalman filter of noise ``q``
+    (default 1 m²/s³). For "imm", ``q`` is the quiet mode's noise (default 0.1).
+    ``confirm``: "score" (default) confirms and deletes by the track's log-likelihood ratio
+    against clutter (a sequential probability ratio test with false- and missed-track
+    chances ``false_track_prob`` and ``missed_track_prob``), given the sensor's ``pd`` and
+    ``clutter_density`` (false detections per m² per scan); "m_of_n" confirms after
+    ``confirm_m`` hits in ``confirm_n`` scans. Either way a confirmed track goes after about
+    ``max_misses`` missed scans in a row, or when its position variance passes
+    ``max_position_var``.
+    """
+
+    gate: float | None = None
+    motion: Literal["cv", "imm"] = "imm"
+    q: float | None = None
+    q_manoeuvre: float = 80.0
+    confirm: Literal["score", "m_of_n"] = "score"
+    pd: float = 0.9
+    clutter_density: float = 1e-8
+    false_track_prob: float = 1e-2
+    missed_track_prob: float = 0.1
     confirm_m: int = 3
     confirm_n: int = 4
     max_misses: int = 4
@@ -60,15 +83,59 @@ class TrackerConfig:
     init_speed_sigma: float = 150.0  # m/s, velocity std of a track born from one detection
     max_tracks: int = 50_000
     sensors: frozenset[str] | None = None  # None: accept any sensor name
-    # Small scans take cheaper routes to the same association (see ``_assoc``); False forces
-    # the general KD-tree and sparse-graph route everywhere, which the tests compare against.
-    small_fast: bool = True
 
     def __post_init__(self) -> None:
-        if not 1 <= self.confirm_m <= self.confirm_n:
-            raise ValidationError("need 1 <= M <= N", field="confirm_m")
-        if self.gate <= 0 or self.max_misses < 1 or self.max_tracks < 1:
+        if not 1 <= self.confirm_m <= self.confirm_n <= 62:
+            raise ValidationError("need 1 <= M <= N <= 62", field="confirm_m")
+        if self.gate_for(1) <= 0 or self.max_misses < 1 or self.max_tracks < 1:
             raise ValidationError("gate, max_misses and max_tracks must be positive")
+        if self.motion not in ("cv", "imm"):
+            raise ValidationError('must be "cv" or "imm"', field="motion")
+        if self.confirm not in ("score", "m_of_n"):
+            raise ValidationError('must be "score" or "m_of_n"', field="confirm")
+        if self.q is not None and not (math.isfinite(self.q) and self.q >= 0):
+            raise ValidationError("must be finite and >= 0", field="q")
+        if not (math.isfinite(self.q_manoeuvre) and self.q_manoeuvre >= 0):
+            raise ValidationError("must be finite and >= 0", field="q_manoeuvre")
+        if not 0 < self.pd < 1:
+            raise ValidationError("must be in (0, 1)", field="pd")
+        if not (math.isfinite(self.clutter_density) and self.clutter_density > 0):
+            raise ValidationError("must be finite and > 0", field="clutter_density")
+        for name in ("false_track_prob", "missed_track_prob"):
+            if not 0 < getattr(self, name) < 0.5:
+                raise ValidationError("must be in (0, 0.5)", field=name)
+
+    def gate_for(self, modes: int) -> float:
+        """The χ² gate in force for a filter of ``modes`` motion modes."""
+        if self.gate is not None:
+            return self.gate
+        return CV_GATE if modes == 1 else IMM_GATE
+
+    def motion_mix(self, dim: int = 2) -> MotionMix:
+        """The motion this configuration asks for."""
+        if self.motion == "cv":
+            return MotionMix.single(ConstantVelocity(CV_Q if self.q is None else self.q, dim))
+        quiet = IMM_Q_QUIET if self.q is None else self.q
+        return MotionMix.quiet_and_manoeuvring(quiet, self.q_manoeuvre, dim)
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    """The components a tracker runs after its predictor. Equal components let trackers
+    step together, so implementations should be frozen dataclasses (or compare equal)."""
+
+    gater: Gater = field(default_factory=EllipsoidGater)
+    associator: Associator = field(default_factory=GnnAssociator)
+    updater: Updater = field(default_factory=KalmanUpdater)
+    initiator: Initiator = field(default_factory=ScoreInitiator)
+    deleter: Deleter = field(default_factory=ScoreDeleter)
+
+    @classmethod
+    def of(cls, config: TrackerConfig) -> Components:
+        """The default components for ``config.confirm``."""
+        if config.confirm == "m_of_n":
+            return cls(initiator=MofNInitiator(), deleter=MissDeleter())
+        return cls()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,312 +148,301 @@ class ScanResult:
     rejects: Rejects = field(default_factory=Rejects)
 
 
+def _rules(cfg: TrackerConfig, modes: int) -> FloatArray:
+    """A tracker's parameters as one row, in ``Rules`` field order; ``_stack_rules`` turns
+    the rows of a batch into the arrays the components index by owner."""
+    alpha, beta = cfg.false_track_prob, cfg.missed_track_prob
+    log_miss = math.log1p(-cfg.pd)
+    return np.array(
+        [
+            cfg.gate_for(modes),
+            math.log(cfg.pd),
+            log_miss,
+            math.log(cfg.clutter_density),
+            math.log((1 - beta) / alpha),
+            math.log(beta / (1 - alpha)),
+            -cfg.max_misses * log_miss - 1e-9,
+            cfg.confirm_m,
+            cfg.confirm_n,
+            cfg.max_misses,
+            cfg.max_position_var,
+            cfg.init_speed_sigma,
+        ]
+    )
+
+
+_INT_RULES = frozenset({"confirm_m", "confirm_n", "max_misses"})
+
+
+def _stack_rules(rows: list[FloatArray]) -> Rules:
+    table = np.stack(rows, axis=1)  # one row per field: each field a contiguous array
+    return Rules(
+        *(
+            table[i].astype(np.int64) if name in _INT_RULES else table[i]
+            for i, name in enumerate(Rules.__slots__)
+        )
+    )
+
+
 class Tracker:
-    """Turns scans of detections into confirmed tracks. Feed scans in time order."""
+    """Turns scans of detections into confirmed tracks. Feed scans in time order.
+
+    ``model`` overrides ``config.motion``: one ``MotionModel`` is a Kalman filter, a
+    ``MotionMix`` an IMM. ``components`` swaps the gater, associator, updater, initiator or
+    deleter (see ``kizuna.fusion.base``).
+    """
 
     def __init__(
-        self, model: MotionModel | None = None, config: TrackerConfig | None = None
+        self,
+        model: MotionModel | MotionMix | None = None,
+        config: TrackerConfig | None = None,
+        *,
+        components: Components | None = None,
     ) -> None:
-        self.model: MotionModel = model or ConstantVelocity()
         self.config = config or TrackerConfig()
-        d = self.model.dim
-        s = 2 * d
+        if model is None:
+            mix = self.config.motion_mix()
+        elif isinstance(model, MotionMix):
+            mix = model
+        else:
+            mix = MotionMix.single(model)
+        self.predictor = ImmPredictor(mix)
+        self.components = components or Components.of(self.config)
+        self.dim = mix.dim
         self._time: float | None = None
         self._next_id = 1
-        self._x = np.zeros((0, s))
-        self._p = np.zeros((0, s, s))
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._hist = np.zeros((0, self.config.confirm_n), dtype=bool)
-        self._age = np.zeros(0, dtype=np.int64)
-        self._misses = np.zeros(0, dtype=np.int64)
-        self._confirmed = np.zeros(0, dtype=bool)
+        self._tracks = Tracks.empty(self.predictor.modes, self.dim)
+        self._rules = _rules(self.config, self.predictor.modes)
         self.rejects = Rejects()
-        # F and Q for the last step length: a sensor's tracker steps at its fixed revisit.
-        self._fq: tuple[float, FloatArray, FloatArray] | None = None
-        fast = self.config.small_fast
-        self._dense_max, self._small_max = (DENSE_MAX, SMALL_MAX) if fast else (0, 0)
 
     @property
     def time(self) -> float | None:
         return self._time
 
     def __len__(self) -> int:
-        return int(self._ids.size)
+        return len(self._tracks)
 
     def tracks(self, *, confirmed_only: bool = True) -> TrackTable:
         t = self._time if self._time is not None else 0.0
-        mask = self._confirmed if confirmed_only else np.ones(len(self), dtype=bool)
-        return TrackTable(t, self._ids[mask], self._x[mask], self._p[mask])
+        tr = self._tracks.take(self._tracks.confirmed) if confirmed_only else self._tracks
+        x, p = tr.estimate()
+        return TrackTable(t, tr.ids, x, p)
 
     def step(self, time: float, detections: Detections) -> ScanResult:
         """Predict to ``time``, associate and update, start and delete tracks."""
+        return step([self], time, [detections])[0]
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.predictor, self.components, self.dim)
+
+
+def step(trackers: Sequence[Tracker], time: float, scans: Sequence[Detections]) -> list[ScanResult]:
+    """``[t.step(time, d) for t, d in zip(trackers, scans)]`` in one set of array operations
+    for trackers with equal components. A scan of the wrong dimension refuses the whole
+    call before any tracker steps."""
+    if len(trackers) != len(scans):
+        raise ValidationError("need one scan per tracker", field="scans")
+    for t, d in zip(trackers, scans, strict=True):
+        if len(d) and d.z.shape[1] != t.dim:
+            raise ValidationError(f"positions must have {t.dim} columns", field="z")
+    if len({id(t) for t in trackers}) != len(trackers):  # a tracker twice: one scan at a time
+        return [step([t], time, [d])[0] for t, d in zip(trackers, scans, strict=True)]
+    results: list[ScanResult | None] = [None] * len(trackers)
+    groups: dict[tuple[object, ...], list[int]] = {}
+    valid: dict[int, tuple[Detections, Rejects]] = {}
+    for i, (t, d) in enumerate(zip(trackers, scans, strict=True)):
         rejects = Rejects()
         if not math.isfinite(time):
-            rejects.add("nonfinite_time", max(len(detections), 1), "time: NaN or inf")
-            return self._unchanged(rejects)
-        if self._time is not None and time < self._time:
-            rejects.add("out_of_order_scan", max(len(detections), 1), "time: before last scan")
-            return self._unchanged(rejects)
-        if len(detections) and detections.z.shape[1] != self.model.dim:
-            raise ValidationError(f"positions must have {self.model.dim} columns", field="z")
-        det = detections.validated(rejects, self.config.sensors)
-        self._predict(time)
-        hit = np.zeros(len(self), dtype=bool)
-        if len(det) and np.logical_and.reduce(det.sensor == det.sensor[0]):
-            hit = self._pass(det, hit, rejects)  # one sensor: the usual scan
+            rejects.add("nonfinite_time", max(len(d), 1), "time: NaN or inf")
+        elif t.time is not None and time < t.time:
+            rejects.add("out_of_order_scan", max(len(d), 1), "time: before last scan")
         else:
-            for name in np.unique(det.sensor):
-                hit = self._pass(det.select(det.sensor == name), hit, rejects)
-        newly, deleted = self._maintain(hit)
-        self.rejects.merge(rejects)
-        return ScanResult(self.tracks(), newly, deleted, rejects)
-
-    # ---- for ``step_together``: the usual route, taken by several trackers at once --------
-    def _batchable(self, time: float, det: Detections) -> bool:
-        """Whether ``step(time, det)`` would take the usual route, which a group takes for
-        it: a finite time in order, every row valid and from one sensor, tracks already, a
-        2-D scan of at most ``BATCH_MAX`` pairs, and room for every detection to start a
-        track."""
-        n, m = len(self), len(det)
-        return (
-            n > 0
-            and m > 0
-            and self._dense_max > 0
-            and n * m <= BATCH_MAX
-            and n + m <= self.config.max_tracks
-            and self.model.dim == 2
-            and det.z.ndim == 2
-            and det.z.shape[1] == 2
-            and det.z.dtype == np.float64
-            and det.sigma.dtype == np.float64
-            and math.isfinite(time)
-            and (self._time is None or time >= self._time)
-            and det._all_valid(self.config.sensors)  # one known sensor, when sensors are set
-            and (
-                self.config.sensors is not None
-                or bool(np.logical_and.reduce(det.sensor == det.sensor[0]))
-            )
-        )
-
-    def _state(
-        self,
-    ) -> tuple[FloatArray, FloatArray, IntArray, BoolArray, IntArray, IntArray, BoolArray]:
-        return (
-            self._x,
-            self._p,
-            self._ids,
-            self._hist,
-            self._age,
-            self._misses,
-            self._confirmed,
-        )
-
-    def _restore(
-        self,
-        next_id: int,
-        state: tuple[FloatArray, FloatArray, IntArray, BoolArray, IntArray, IntArray, BoolArray],
-    ) -> None:
-        self._next_id = next_id
-        self._x, self._p, self._ids, self._hist, self._age, self._misses, self._confirmed = state
-
-    def _unchanged(self, rejects: Rejects) -> ScanResult:
-        self.rejects.merge(rejects)
+            valid[i] = (d.validated(rejects, t.config.sensors), rejects)
+            groups.setdefault(t._key(), []).append(i)
+            continue
+        t.rejects.merge(rejects)
         empty = np.zeros(0, dtype=np.int64)
-        return ScanResult(self.tracks(), empty, empty.copy(), rejects)
+        results[i] = ScanResult(t.tracks(), empty, empty.copy(), rejects)
+    for members in groups.values():
+        out = _step_group(
+            [trackers[i] for i in members],
+            time,
+            [valid[i][0] for i in members],
+            [valid[i][1] for i in members],
+        )
+        for i, r in zip(members, out, strict=True):
+            results[i] = r
+    return [r for r in results if r is not None]
 
-    def _predict(self, time: float) -> None:
-        fq = self._predict_state(time)
-        if fq is not None:
-            self._p = predict_cov(self._p, fq[1], fq[2])
 
-    def _predict_state(self, time: float) -> tuple[float, FloatArray, FloatArray] | None:
-        """Move the clock and the states to ``time``; return (dt, F, Q) if the covariances
-        are still to be predicted, else None."""
-        dt = 0.0 if self._time is None else time - self._time
-        self._time = time
-        if dt > 0 and len(self):
-            if self._fq is None or self._fq[0] != dt:
-                self._fq = (dt, self.model.transition(dt), self.model.noise(dt))
-            self._x = predict_state(self._x, self._fq[1])
-            return self._fq
-        return None
+def _step_group(
+    group: list[Tracker], time: float, scans: list[Detections], rejects: list[Rejects]
+) -> list[ScanResult]:
+    """One scan of trackers with equal components: predict, then per sensor pass gate,
+    associate, update and initiate, then book, confirm and delete; each tracker then
+    takes its own rows back."""
+    lead = group[0]
+    comp, predictor = lead.components, lead.predictor
+    k = len(group)
+    rules = _stack_rules([t._rules for t in group])
+    tracks = Tracks.concat([t._tracks for t in group])  # each tracker keeps its rows as owner 0
+    sizes = np.array([len(t._tracks) for t in group], dtype=np.int64)
+    tracks = _with_owner(tracks, np.repeat(np.arange(k, dtype=np.int64), sizes))
+    dt = np.array([0.0 if t.time is None else time - t.time for t in group])
+    tracks = predictor.predict(tracks, dt[tracks.owner])
+    for t in group:
+        t._time = time
+    next_id = np.array([t._next_id for t in group], dtype=np.int64)
+    batch = _Batch(comp, predictor, rules, group, rejects)
+    was = tracks.confirmed.copy()
+    hit = np.zeros(len(tracks), dtype=bool)
+    gain = np.zeros(len(tracks))
+    for scan in _passes(
+        scans, [t.config.sensors is not None and len(t.config.sensors) == 1 for t in group]
+    ):
+        tracks, hit, gain, next_id = _pass(batch, (tracks, hit, gain), scan, next_id)
+        was = np.concatenate([was, np.zeros(len(tracks) - was.size, dtype=bool)])
+    tracks = book(tracks, hit, gain, rules)
+    confirmed = comp.initiator.confirm(tracks, rules)
+    tracks = _with(tracks, confirmed)
+    x, p = tracks.estimate()
+    d = lead.dim
+    var = np.trace(p[:, :d, :d], axis1=1, axis2=2)
+    drop = comp.deleter.delete(tracks, var, rules)
+    keep = ~drop
+    gone = drop & was
+    fresh = confirmed & ~was & keep
+    # Each tracker's rows, in order: stable by owner keeps old rows before newborns.
+    order = np.argsort(tracks.owner[keep], kind="stable")
+    kept = tracks.take(np.flatnonzero(keep)[order])
+    kx, kp = x[keep][order], p[keep][order]
+    counts = np.bincount(kept.owner, minlength=k)
+    zeros = np.zeros(int(counts.max()) if k else 0, dtype=np.int64)
+    cuts = np.concatenate([[0], np.cumsum(counts)])
+    newly = _by_owner(tracks.ids, tracks.owner, fresh, k)
+    deleted = _by_owner(tracks.ids, tracks.owner, gone, k)
+    out = []
+    for j, t in enumerate(group):
+        a, b = int(cuts[j]), int(cuts[j + 1])
+        mine = kept.take(slice(a, b))
+        t._tracks = _with_owner(mine, zeros[: b - a])
+        t._next_id = int(next_id[j])
+        shown = mine.confirmed
+        table = TrackTable(time, mine.ids[shown], kx[a:b][shown], kp[a:b][shown])
+        t.rejects.merge(rejects[j])
+        out.append(ScanResult(table, np.sort(newly[j]), deleted[j], rejects[j]))
+    return out
 
-    def _pass(self, det: Detections, hit: NDArray[np.bool_], rejects: Rejects) -> NDArray[np.bool_]:
-        """One sensor's detections: confirmed tracks choose first, then tentative ones."""
-        n, m = len(self), len(det)
-        if n and m and self.model.dim == 2 and n * m <= self._dense_max:
-            ti, dk, free = self._match_dense(det)
+
+def _by_owner(ids: IntArray, owner: IntArray, mask: BoolArray, k: int) -> list[IntArray]:
+    """The ids of the masked rows, one array per tracker, each in row order."""
+    sel = np.flatnonzero(mask)
+    order = np.argsort(owner[sel], kind="stable")
+    cuts = np.cumsum(np.bincount(owner[sel], minlength=k))[:-1]
+    return np.split(ids[sel][order], cuts)
+
+
+def _passes(scans: list[Detections], single: list[bool]) -> list[tuple[IntArray, Detections]]:
+    """The batch's detections in passes, one sensor of each tracker per pass (a tracker's
+    scan from several sensors is taken sensor by sensor): (owner, detections) each."""
+    per: list[list[Detections]] = []
+    for d, one in zip(scans, single, strict=True):
+        # A tracker that knows one sensor has only its rows left after validation.
+        if one or not len(d) or bool(np.all(d.sensor == d.sensor[0])):
+            per.append([d])
         else:
-            ti, dk, free = self._match(det)
-        if ti.size:
-            # The groups hold different tracks, so one update serves both.
-            self._x[ti], self._p[ti] = update(
-                self._x[ti], self._p[ti], det.z[dk], det.sigma[dk] ** 2
-            )
-            hit[ti] = True
-        born = self._birth(det.z[free], det.sigma[free], rejects)
-        return np.concatenate([hit, np.ones(born, dtype=bool)])
-
-    def _match(self, det: Detections) -> tuple[IntArray, IntArray, NDArray[np.bool_]]:
-        """(track, detection) matches of both rounds, and the detections left free."""
-        free = np.ones(len(det), dtype=bool)
-        done_t: list[IntArray] = [np.zeros(0, dtype=np.int64)]
-        done_d: list[IntArray] = [np.zeros(0, dtype=np.int64)]
-        for group in (self._confirmed, ~self._confirmed):
-            tr = np.flatnonzero(group)
-            dj = np.flatnonzero(free)
-            if tr.size == 0 or dj.size == 0:
-                continue
-            mt, md = self._associate(tr, det.z[dj], det.sigma[dj])
-            done_t.append(tr[mt])
-            done_d.append(dj[md])
-            free[dj[md]] = False
-        return np.concatenate(done_t), np.concatenate(done_d), free
-
-    def _match_dense(self, det: Detections) -> tuple[IntArray, IntArray, NDArray[np.bool_]]:
-        """``_match`` for a small 2-D scan: every pair is scored once, on one dense table."""
-        gate = self.config.gate
-        keep, cost = gate_2d(self._x[:, :2], self._p[:, :2, :2], det.z, det.sigma**2, gate=gate)
-        rows, cols = keep.nonzero()
-        edges = (rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False))
-        return match_edges(
-            self._confirmed, len(det), (*edges, cost[rows, cols]), gate, self._small_max
-        )
-
-    def _associate(
-        self, tr: IntArray, z: FloatArray, sigma: FloatArray
-    ) -> tuple[IntArray, IntArray]:
-        d = self.model.dim
-        gate = self.config.gate
-        pos = self._x[tr, :d]
-        ppos = self._p[tr, :d, :d]
-        # A circle that contains every gate ellipse: λmax(S) <= trace(P_pos) + d·σmax².
-        spread = np.trace(ppos, axis1=1, axis2=2) + d * float(sigma.max()) ** 2
-        rows, cols = candidate_pairs(pos, np.sqrt(gate * spread), z, dense_max=self._dense_max)
-        if rows.size == 0:
-            return rows, cols
-        s = ppos[rows]  # S = H P Hᵀ + R, as innovation_cov makes it, from the gathered block
-        idx = np.arange(d)
-        s[:, idx, idx] += (sigma[cols] ** 2)[:, None]
-        cost = mahalanobis_sq(z[cols] - pos[rows], inv_sym(s))
-        return gnn_assign(
-            tr.size, z.shape[0], rows, cols, cost, miss_cost=gate, small_max=self._small_max
-        )
-
-    def _birth(self, z: FloatArray, sigma: FloatArray, rejects: Rejects) -> int:
-        room = self.config.max_tracks - len(self)
-        if z.shape[0] > room:
-            rejects.add("births_dropped", z.shape[0] - max(room, 0), "max_tracks reached")
-            z, sigma = z[: max(room, 0)], sigma[: max(room, 0)]
-        k = int(z.shape[0])
-        if k == 0:
-            return 0
-        x, p = born(z, sigma, self.model.dim, self.config.init_speed_sigma)
-        ids = np.arange(self._next_id, self._next_id + k, dtype=np.int64)
-        self._next_id += k
-        self._x = np.concatenate([self._x, x])
-        self._p = np.concatenate([self._p, p])
-        self._ids = np.concatenate([self._ids, ids])
-        self._hist = np.concatenate([self._hist, np.zeros((k, self.config.confirm_n), bool)])
-        self._age = np.concatenate([self._age, np.zeros(k, np.int64)])
-        self._misses = np.concatenate([self._misses, np.zeros(k, np.int64)])
-        self._confirmed = np.concatenate([self._confirmed, np.zeros(k, bool)])
-        return k
-
-    def _maintain(self, hit: NDArray[np.bool_]) -> tuple[IntArray, IntArray]:
-        """Book hits and misses; confirm and delete. Returns (newly confirmed, deleted) ids."""
-        was = self._confirmed
-        self._confirmed, drop = book(
-            (self._hist, self._age, self._misses), was, hit, self._x, self._p, cfg=self.config
-        )
-        deleted = self._ids[drop & was]
-        newly = self._ids[self._confirmed & ~(was | drop)]
-        if np.logical_or.reduce(drop):
-            keep = ~drop
-            self._x, self._p, self._ids = self._x[keep], self._p[keep], self._ids[keep]
-            self._hist, self._age = self._hist[keep], self._age[keep]
-            self._misses, self._confirmed = self._misses[keep], self._confirmed[keep]
-        return newly, deleted
+            per.append([d.select(d.sensor == name) for name in np.unique(d.sensor)])
+    out = []
+    for k in range(max(len(p) for p in per)):
+        parts = [(j, p[k]) for j, p in enumerate(per) if k < len(p)]
+        owner = np.concatenate([np.full(len(d), j, dtype=np.int64) for j, d in parts])
+        z = np.concatenate([d.z for _, d in parts])
+        sigma = np.concatenate([d.sigma for _, d in parts])
+        out.append((owner, Detections(z, sigma, np.concatenate([d.sensor for _, d in parts]))))
+    return out
 
 
-def match_edges(
-    conf: BoolArray,
-    m: int,
-    edges: tuple[IntArray, IntArray, FloatArray],
-    gate: float,
-    small: int,
-) -> tuple[IntArray, IntArray, BoolArray]:
-    """Both rounds of association over gated (track, detection, cost) edges listed row by
-    row: confirmed tracks choose first, then tentative ones among the detections left.
-    Returns the matched (track, detection) pairs and the detections left free.
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What every pass of a group's step shares."""
 
-    Edges of several trackers side by side, never joining two of them, match each tracker
-    as its own edges would: a round only filters the list, which keeps its order.
-    """
-    rows, cols, cost = edges
-    n = conf.size
+    comp: Components
+    predictor: ImmPredictor
+    rules: Rules
+    group: list[Tracker]
+    rejects: list[Rejects]
+
+
+def _pass(
+    b: _Batch,
+    state: tuple[Tracks, BoolArray, FloatArray],
+    batch: tuple[IntArray, Detections],
+    next_id: IntArray,
+) -> tuple[Tracks, BoolArray, FloatArray, IntArray]:
+    """One sensor's detections of each tracker: confirmed tracks choose first, then
+    tentative ones among the detections left; the rest start tracks."""
+    comp, predictor, rules = b.comp, b.predictor, b.rules
+    tracks, hit, gain = state
+    owner, det = batch
+    scan = Scan(owner, det.z, det.sigma**2)
+    n, m = len(tracks), len(scan)
     free = np.ones(m, dtype=bool)
-    first = conf[rows]
-    edges_1 = (rows[first], cols[first], cost[first])
-    ti, dk = assign_edges(n, m, edges_1, miss_cost=gate, small_max=small)
-    free[dk] = False
-    second = ~first
-    second &= free[cols]
-    edges_2 = (rows[second], cols[second], cost[second])
-    mt, md = assign_edges(n, m, edges_2, miss_cost=gate, small_max=small)
-    if mt.size:
-        ti = np.concatenate([ti, mt])
-        dk = np.concatenate([dk, md])
-        free[md] = False
-    return ti, dk, free
+    if n and m:
+        pairs = comp.gater.gate(tracks, scan, rules)
+        first = tracks.confirmed[pairs.rows]
+        ti, dk = comp.associator.associate(n, m, pairs.take(first), rules, tracks.owner)
+        free[dk] = False
+        second = ~first & free[pairs.cols]
+        t2, d2 = comp.associator.associate(n, m, pairs.take(second), rules, tracks.owner)
+        free[d2] = False
+        ti, dk = np.concatenate([ti, t2]), np.concatenate([dk, d2])
+        if ti.size:
+            tracks = comp.updater.update(tracks, ti, scan, dk)
+            # The score gains the matched pair's likelihood against clutter.
+            key = pairs.rows * m + pairs.cols
+            at = np.argsort(key, kind="stable")
+            where = at[np.searchsorted(key[at], ti * m + dk)]
+            o = owner[dk]
+            gain = gain.copy()
+            gain[ti] += rules.log_pd[o] + pairs.loglik[where] - rules.log_clutter[o]
+            hit = hit.copy()
+            hit[ti] = True
+    births = scan.take(np.flatnonzero(free))
+    births = _room(births, tracks, b)
+    if len(births):
+        born = comp.initiator.initiate(births, rules, predictor, next_id)
+        next_id = next_id + np.bincount(births.owner, minlength=next_id.size)
+        tracks = Tracks.concat([tracks, born])
+        hit = np.concatenate([hit, np.ones(len(born), dtype=bool)])
+        gain = np.concatenate([gain, np.zeros(len(born))])
+    return tracks, hit, gain, next_id
 
 
-def born(
-    z: FloatArray, sigma: FloatArray, d: int, speed_sigma: float
-) -> tuple[FloatArray, FloatArray]:
-    """States and covariances of tracks born from single detections: at the detection,
-    still, with its variance in position and ``speed_sigma``² in velocity."""
-    k = z.shape[0]
-    x = np.zeros((k, 2 * d))
-    x[:, :d] = z
-    var = np.empty((k, 2 * d))
-    var[:, :d] = sigma[:, None] ** 2
-    var[:, d:] = speed_sigma**2
-    p = np.zeros((k, 2 * d, 2 * d))
-    p.reshape(k, 4 * d * d)[:, :: 2 * d + 1] = var
-    return x, p
+def _room(births: Scan, tracks: Tracks, b: _Batch) -> Scan:
+    """The births each tracker has room for under its ``max_tracks``; the rest are counted."""
+    group, rejects = b.group, b.rejects
+    k = len(group)
+    room = np.array([t.config.max_tracks for t in group]) - np.bincount(tracks.owner, minlength=k)
+    want = np.bincount(births.owner, minlength=k)
+    if np.all(want <= room):
+        return births
+    order = np.argsort(births.owner, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(want)[:-1]])
+    rank = np.empty(len(births), dtype=np.int64)
+    rank[order] = np.arange(len(births)) - np.repeat(starts, want)
+    ok = rank < np.maximum(room, 0)[births.owner]
+    for j in np.flatnonzero(want > room).tolist():
+        rejects[j].add("births_dropped", int(want[j] - max(room[j], 0)), "max_tracks reached")
+    return births.take(np.flatnonzero(ok))
 
 
-def book(
-    counters: tuple[NDArray[np.bool_], IntArray, IntArray],
-    was: BoolArray,
-    hit: BoolArray,
-    x: FloatArray,
-    p: FloatArray,
-    *,
-    cfg: TrackerConfig,
-    max_var: float | FloatArray | None = None,
-) -> tuple[BoolArray, BoolArray]:
-    """Book one scan's hits and misses in (history, age, misses), in place; return which
-    tracks are confirmed now and which must go. ``max_var`` (per track, or one for all)
-    stands in for ``cfg.max_position_var`` when tracks of several trackers are booked."""
-    hist, age, misses = counters
-    hist[:, 1:] = hist[:, :-1]
-    hist[:, 0] = hit
-    age += 1
-    misses += 1
-    misses[hit] = 0
-    hits = np.add.reduce(hist, axis=1)
-    confirmed = was | (hits >= cfg.confirm_m)
-    d = x.shape[1] // 2
-    # The trace of the position block; in 2-D the sum np.trace makes, without its wrapper.
-    var = p[:, 0, 0] + p[:, 1, 1] if d == 2 else np.trace(p[:, :d, :d], axis1=1, axis2=2)
-    window_misses = np.minimum(age, cfg.confirm_n) - hits
-    limit = cfg.max_position_var if max_var is None else max_var
-    drop = np.where(
-        confirmed,
-        (misses >= cfg.max_misses) | (var > limit),
-        window_misses > cfg.confirm_n - cfg.confirm_m,
-    )
-    drop |= ~np.logical_and.reduce(np.isfinite(x), axis=1)  # never keep a NaN track
-    return confirmed, drop
+def _with_owner(tracks: Tracks, owner: IntArray) -> Tracks:
+    values = {k: getattr(tracks, k) for k in Tracks.__slots__}
+    values["owner"] = owner
+    return Tracks(**values)
+
+
+def _with(tracks: Tracks, confirmed: BoolArray) -> Tracks:
+    values = {k: getattr(tracks, k) for k in Tracks.__slots__}
+    values["confirmed"] = confirmed
+    return Tracks(**values)

@@ -19,7 +19,8 @@ from kizuna.coord import Architecture, CoordinationCell, Nomination, Stage
 from kizuna.cop import Picture
 from kizuna.cot import Event, Point
 from kizuna.errors import KizunaError
-from kizuna.fusion import Tracker, TrackerConfig, step_together
+from kizuna.fusion import Tracker, TrackerConfig
+from kizuna.fusion import step as step_trackers
 from kizuna.labels import Clearance, ClearanceStatus, Decider, Viewer, parse_banner
 from kizuna.sim._clock import SimClock
 from kizuna.sim._forces import Forces
@@ -136,9 +137,17 @@ class World:
     def _tracker(self, spec: SensorSpec) -> Tracker:
         # A track may coast one revisit at a target's pace before it is too unsure to keep.
         drift = max(spec.revisit_s * 15.0, 1000.0)
-        return Tracker(
-            config=TrackerConfig(sensors=frozenset((spec.id,)), max_position_var=drift**2)
+        # Ground forces move in straight legs at walking to driving pace: one CV model
+        # (the IMM is for air and surface targets). Looks minutes to half an hour apart
+        # leave a second point nearly uninformative, so a track score would drop what
+        # M-of-N confirms: these trackers keep M-of-N.
+        config = TrackerConfig(
+            motion="cv",
+            confirm="m_of_n",
+            sensors=frozenset((spec.id,)),
+            max_position_var=drift**2,
         )
+        return Tracker(config=config)
 
     # ---- processes ----------------------------------------------------------------------
     def _tick(self) -> simpy.events.ProcessGenerator:
@@ -155,14 +164,14 @@ class World:
             if not due:
                 continue
             # Looks draw from one stream in sensor order; the trackers of sensors that look
-            # at the same instant then step together, as each would alone.
+            # at the same instant then step as one batch, each on its own problem.
             visible = self.forces.visible()
             scans = []
             for sid in due:
                 self._last_look[sid] = now
                 spec, cover = self.sensors[sid], self._cover[sid]
                 scans.append(observe(spec, self.forces, self._sense_rng, cover, visible))
-            stepped = step_together([self._trackers[sid] for sid in due], now, scans)
+            stepped = step_trackers([self._trackers[sid] for sid in due], now, scans)
             for sid, result in zip(due, stepped, strict=True):
                 self.groups[sid].tracks = result.tracks
 
