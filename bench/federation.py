@@ -124,6 +124,14 @@ class Server:
         assert self.proc is not None
         return self.proc.pid
 
+    def kill(self) -> None:
+        """SIGKILL: the process dies without a word (a crash)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.proc = None
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -170,13 +178,13 @@ def _stamp(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def event_xml(uid: str, now: datetime) -> bytes:
+def event_xml(uid: str, now: datetime, callsign: str) -> bytes:
     """A CoT track event as README's clients send it, labelled releasable to JPN."""
     t, stale = _stamp(now), _stamp(now + timedelta(minutes=10))
     return (
         f'<event version="2.0" uid="{uid}" type="a-h-S" time="{t}" start="{t}" '
         f'stale="{stale}" how="m-g"><point lat="26.2" lon="127.7" hae="10.0" ce="5.0" '
-        f'le="5.0"/><detail><label banner="{LABEL}"/><contact callsign="{uid}"/></detail>'
+        f'le="5.0"/><detail><label banner="{LABEL}"/><contact callsign="{callsign}"/></detail>'
         f"</event>"
     ).encode()
 
@@ -223,7 +231,7 @@ class Meter:
     def __init__(self, servers: dict[str, Server]) -> None:
         self.procs = {n: psutil.Process(s.pid) for n, s in servers.items()}
         self.procs["bench"] = psutil.Process()
-        self.peak = {n: 0 for n in self.procs}
+        self.peak = dict.fromkeys(self.procs, 0)
         self.cpu0 = {n: self._cpu(p) for n, p in self.procs.items()}
         self.t0 = time.perf_counter()
         self._task = asyncio.ensure_future(self._sample())
@@ -263,6 +271,7 @@ class Bench:
     def __init__(self, files: dict[str, dict[str, Path | int]], servers: dict[str, Server]):
         self.files, self.servers = files, servers
         self.run_id = 0
+        self.tracks = 0  # distinct callsigns; 0: every event its own (the codec's worst case)
 
     async def connect(self) -> None:
         usa, jpn = Path(self.files["USA"]["dir"]), Path(self.files["JPN"]["dir"])  # type: ignore[arg-type]
@@ -305,7 +314,9 @@ class Bench:
             t = time.perf_counter()
             for i in range(n, n + k):
                 uid = f"{prefix}-{i}"
-                batch.append(event_xml(uid, wall))
+                batch.append(
+                    event_xml(uid, wall, f"TRACK {i % self.tracks}" if self.tracks else uid)
+                )
                 sent[uid] = t
             self.pub.write(b"".join(batch))
             await self.pub.drain()
@@ -366,10 +377,11 @@ def _emit(r: dict[str, object]) -> None:
     print(json.dumps(r), flush=True)
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, tracks: int) -> None:
     secs = 3.0 if quick else 10.0
     with tempfile.TemporaryDirectory() as tmp, federation(Path(tmp)) as (files, servers):
         b = Bench(files, servers)
+        b.tracks = tracks
         await b.connect()
         warm = await b.phase(50, 1.0, name="warmup")  # the link is up once these cross
         if warm["lost"]:
@@ -402,6 +414,7 @@ async def main(quick: bool) -> None:
             "bench": "federation", "phase": "summary", "sustainable_per_s": best,
             "target_per_s": 5000, "meets_target": best >= 5000,
             "burst_lost": burst["lost"], "burst_drained_after_s": burst["drained_after_s"],
+            "tracks": tracks,
             "python": platform.python_version(), "cpus": os.cpu_count(), "quick": quick,
         })  # fmt: skip
         await b.close()
@@ -410,4 +423,9 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short phases (3 s each)")
-    asyncio.run(main(ap.parse_args().quick))
+    ap.add_argument(
+        "--tracks", type=int, default=200,
+        help="distinct callsigns (tracks) the events cycle through; 0: one per event",
+    )  # fmt: skip
+    args = ap.parse_args()
+    asyncio.run(main(args.quick, args.tracks))
