@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,12 +47,31 @@ def gateway_pki(d: Path, nation: str, *, directory: str | None = None,
     return LinkPki(paths.ca_cert, cert, key, where)
 
 
-def link_toml(d: Path, own: LinkPki, partners: dict[str, tuple[str, LinkPki]]) -> str:
-    """The ``[tls]`` table and ``[partners.X]`` tables (address, ca) for a gateway file in
-    ``d``; ``partners``: nation -> (address, that nation's PKI)."""
+def nation_pki(d: Path, nation: str) -> LinkPki:
+    """:func:`gateway_pki` for ``nation`` in ``d``, made once: later calls (the partner's
+    gateway file in the same directory) find the same CA and certificate."""
+    where = d / f"{nation.lower()}-pki"
+    if not (where / "ca.pem").exists():
+        return gateway_pki(d, nation)
+    client = where / "clients" / f"gateway-{nation.lower()}"
+    return LinkPki(where / "ca.pem", client.with_suffix(".pem"), client.with_suffix(".key"), where)
+
+
+def link_toml(
+    d: Path,
+    own: LinkPki,
+    partners: dict[str, tuple[str, LinkPki]],
+    *,
+    tiers: Mapping[str, str] | None = None,
+) -> str:
+    """The ``[tls]`` table and ``[partners.X]`` tables (address, ca, and the tier if
+    ``tiers`` names one) for a gateway file in ``d``; ``partners``: nation -> (address, that
+    nation's PKI)."""
     out = f'[tls]\ncert = "{own.cert.relative_to(d)}"\nkey = "{own.key.relative_to(d)}"\n'
     for nation, (address, pki) in partners.items():
         out += f'[partners.{nation}]\naddress = "{address}"\nca = "{pki.ca.relative_to(d)}"\n'
+        if tiers and nation in tiers:
+            out += f'tier = "{tiers[nation]}"\n'
     return out
 
 
@@ -103,21 +123,12 @@ class Proc:
 
 def write_config(d: Path, nation: str, port: int, partner: str, pport: int, tier: str) -> Path:
     """A gateway file with the link's TLS: each nation's PKI is made once, in ``d``."""
-    pkis = {}
-    for n in (nation, partner):
-        where = d / f"{n.lower()}-pki"
-        client = where / "clients" / f"gateway-{n.lower()}"
-        pkis[n] = (
-            LinkPki(where / "ca.pem", client.with_suffix(".pem"), client.with_suffix(".key"), where)
-            if (where / "ca.pem").exists()
-            else gateway_pki(d, n)
-        )
+    own, theirs = nation_pki(d, nation), nation_pki(d, partner)
     cfg = d / f"{nation.lower()}.toml"
     cfg.write_text(
         f'nation = "{nation}"\nlisten = "127.0.0.1:{port}"\ndata_dir = "{nation.lower()}"\n'
         f'key = "keys/{nation}.key"\nkeys_dir = "keys"\n'
-        + link_toml(d, pkis[nation], {partner: (f"127.0.0.1:{pport}", pkis[partner])})
-        + f'tier = "{tier}"\n'
+        + link_toml(d, own, {partner: (f"127.0.0.1:{pport}", theirs)}, tiers={partner: tier})
     )
     return cfg
 

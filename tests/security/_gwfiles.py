@@ -1,5 +1,6 @@
-"""Gateway files for the red-team tests: keys made with ``kizuna gateway keygen``'s code and a
-configuration naming them, one gateway per nation in one directory."""
+"""Gateway files for the red-team tests: keys made with ``kizuna gateway keygen``'s code, each
+nation's PKI made with ``kizuna pki init``'s, and a configuration naming them, one gateway per
+nation in one directory."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from pathlib import Path
 
 from kizuna.gateway import generate_keys
+from tests.gateway._procs import link_toml, nation_pki
 
 SECRET_REL = {
     "uid": "u-secret", "type": "a-h-S", "origin": "USA", "time": "2026-06-01T00:00Z",
@@ -23,14 +25,17 @@ def keys(d: Path, *nations: str) -> None:
 def gateway_file(
     d: Path, nation: str, partners: dict[str, tuple[int, str]], *, port: int = 0, extra: str = ""
 ) -> Path:
-    """``partners``: nation -> (port, tier). Writes ``<nation>.toml`` in ``d``."""
+    """``partners``: nation -> (port, tier). Writes ``<nation>.toml`` in ``d``, with the
+    link's TLS as the merged system requires: each nation's own PKI (made once in ``d``, so
+    the partners' files agree), our ``[tls]`` certificate and each partner's CA pinned."""
     keys(d, nation, *partners)
+    pki = {n: nation_pki(d, n) for n in (nation, *partners)}
+    link = {p: (f"127.0.0.1:{pport}", pki[p]) for p, (pport, _) in partners.items()}
     text = (
         f'nation = "{nation}"\nlisten = "127.0.0.1:{port}"\ndata_dir = "{nation.lower()}"\n'
         f'key = "keys/{nation}.key"\nkeys_dir = "keys"\n{extra}'
+        + link_toml(d, pki[nation], link, tiers={p: tier for p, (_, tier) in partners.items()})
     )
-    for p, (pport, tier) in partners.items():
-        text += f'[partners.{p}]\naddress = "127.0.0.1:{pport}"\ntier = "{tier}"\n'
     path = d / f"{nation.lower()}.toml"
     path.write_text(text)
     return path

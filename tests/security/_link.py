@@ -45,8 +45,7 @@ def make_world(d: Path, limits: str = "") -> World:
             f'nation = "{n}"\nlisten = "127.0.0.1:{ports[n]}"\ndata_dir = "{n.lower()}"\n'
             f'key = "{n.lower()}-keys/{n}.key"\nkeys_dir = "{n.lower()}-keys"\n'
             + limits
-            + link_toml(d, pki[n], {p: (f"127.0.0.1:{ports[p]}", pki[p])})
-            + f'tier = "{TIER[n]}"\n'
+            + link_toml(d, pki[n], {p: (f"127.0.0.1:{ports[p]}", pki[p])}, tiers={p: TIER[n]})
         )
         configs[n] = cfg
     return World(d, pki, ports, configs)

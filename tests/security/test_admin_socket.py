@@ -79,7 +79,7 @@ async def test_a_raw_frame_is_audited_with_the_peers_os_user(server: GatewayServ
 async def test_hold_decisions_name_the_operator_and_keep_the_note_apart(
     server: GatewayServer,
 ) -> None:
-    plan = offer_doc("plan-1", category="plan")
+    plan = offer_doc("plan-1", type="u-d-r")  # a plan by its CoT type, not by a claim
     up = b'T{"partner": "JPN", "tier": "T3", "why": "plans are held at T3"}'
     (_, verdicts) = await _ask(server.cfg.admin_path, up, offer_frame("JPN", plan))
     assert isinstance(verdicts, list) and verdicts[0]["outcome"] == "HOLD"

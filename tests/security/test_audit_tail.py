@@ -182,7 +182,7 @@ async def test_a_rewritten_log_is_refused_countersignature_on_both_sides(
     with caplog.at_level(logging.ERROR, logger="kizuna.gateway"):
         assert await two.usa.exchange_checkpoints() == 0
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert any(m.startswith("refused to countersign a checkpoint") for m in errors), errors
+    assert any(m.startswith("refused to countersign USA's checkpoint") for m in errors), errors
     assert any(m.startswith("JPN refused to countersign checkpoint") for m in errors), errors
     jpn = [two.jpn.gw.audit.entry(i) for i in range(len(two.jpn.gw.audit))]
     refused = [e for e in jpn if e.event == "checkpoint"]

@@ -22,13 +22,15 @@ import pytest
 from kizuna.bus import SqliteBus
 from kizuna.clock import RealClock
 from kizuna.cot import Event, Point, event_to_xml
-from kizuna.errors import ConfigError, TransportError
+from kizuna.errors import TransportError
 from kizuna.gateway import (
     CotItemCodec,
     Gateway,
     GatewayConfig,
     GatewayDb,
+    GatewayFileError,
     Meta,
+    generate_keys,
     load_gateway_file,
     load_rules,
     seal,
@@ -271,18 +273,31 @@ async def test_a_flood_reaches_the_gateway_exactly_once_without_shedding(
 
 
 def test_a_gateway_file_with_a_node_but_no_certificate_is_refused(tmp_path: Path) -> None:
+    # The strict loader refuses the file itself, every problem at once: only the feed's
+    # missing TLS is wrong here (our signing key and keys directory exist).
+    generate_keys("USA", tmp_path / "keys")
     cfg = tmp_path / "usa-gw.toml"
     cfg.write_text('nation = "USA"\n[node]\naddress = "127.0.0.1:8087"\n')  # the old shape
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(GatewayFileError) as err:
         load_gateway_file(cfg)
-    assert err.value.field == "tls.cert"
+    assert err.value.problems == (
+        f"{cfg}: tls: is required beside [node]: the node feed is mutual TLS",
+        f"{cfg}:2: node.ca: is required beside [node]: the node feed is mutual TLS",
+    )
+    for f in ("gw.pem", "gw.key"):
+        (tmp_path / f).write_text("")
+    (tmp_path / "gw.key").chmod(0o600)
     cfg.write_text(
         'nation = "USA"\n[tls]\ncert = "gw.pem"\nkey = "gw.key"\n'
         '[node]\naddress = "127.0.0.1:8090"\n'
     )
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(GatewayFileError) as err:
         load_gateway_file(cfg)
-    assert err.value.field == "node.ca"
+    assert err.value.problems == (
+        f"{cfg}:5: node.ca: is required beside [node]: the node feed is mutual TLS",
+    )
+    (tmp_path / "pki").mkdir()
+    (tmp_path / "pki" / "ca.pem").write_text("")
     cfg.write_text(
         'nation = "USA"\n[tls]\ncert = "gw.pem"\nkey = "gw.key"\n'
         '[node]\naddress = "127.0.0.1:8090"\nca = "pki/ca.pem"\n'

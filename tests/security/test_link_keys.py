@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from kizuna.clock import ManualClock
-from kizuna.errors import ConfigError
-from kizuna.gateway import GatewayServer, generate_keys, load_gateway_file
+from kizuna.gateway import GatewayFileError, GatewayServer, generate_keys, load_gateway_file
 from tests.gateway.conftest import T0
 from tests.security._link import World, make_world, server, usa_items, wait_for
 
@@ -38,12 +37,14 @@ def _inbound(srv: GatewayServer) -> list[tuple[str, tuple[str, ...]]]:
 
 async def test_a_partner_without_a_public_key_file_does_not_start(tmp_path: Path) -> None:
     w = make_world(tmp_path)
-    (tmp_path / "usa-keys" / "JPN.pub").unlink()
-    srv = GatewayServer(load_gateway_file(w.configs["USA"]), ManualClock(T0))
-    with pytest.raises(ConfigError) as err:
-        await srv.start()
-    assert err.value.field == str(tmp_path / "usa-keys" / "JPN.pub")
-    assert "JPN.pub" in str(err.value) and "\n" not in str(err.value)
+    missing = tmp_path / "usa-keys" / "JPN.pub"
+    missing.unlink()
+    with pytest.raises(GatewayFileError) as err:  # refused with the file, before a start
+        load_gateway_file(w.configs["USA"])
+    (problem,) = err.value.problems
+    assert f": partners.JPN: file {missing} does not exist" in problem
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "usa").exists()  # nothing was started, nothing made
 
 
 @pytest.mark.parametrize(

@@ -84,6 +84,7 @@ class GatewayFile:
     idle_timeout_s: float = 60.0
     read_timeout_s: float = 10.0  # to finish a frame (and the TLS handshake) once begun
     max_unauth_bytes: int = 64 * 1024  # bytes a connection may send before it is authenticated
+    max_buffered_bytes: int = 16 << 20  # over every connection together (not a file key)
     source: Path | None = None  # the file this was read from, for messages
 
     @property
@@ -102,7 +103,11 @@ class GatewayFile:
     def limits(self) -> Limits:
         """What the partner listener grants a connection, from ``[limits]``."""
         return Limits(
-            self.max_connections, self.idle_timeout_s, self.read_timeout_s, self.max_unauth_bytes
+            self.max_connections,
+            self.idle_timeout_s,
+            self.read_timeout_s,
+            self.max_unauth_bytes,
+            self.max_buffered_bytes,
         )
 
 

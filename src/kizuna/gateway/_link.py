@@ -8,8 +8,8 @@ the dialler sends requests without waiting for replies (``B`` a batch of signed 
 reply: one result per envelope; ``C`` a checkpoint to countersign, reply: the countersigned
 checkpoint or an error); the listener answers each in the order it came.
 
-The same framing serves the local admin port (``O`` offer, ``H`` holds, ``A`` approve,
-``R`` reject, ``T`` set a partner's tier, ``K`` checkpoint now), which is not on this link.
+The admin socket (``_admin``) uses the same framing for its own kinds; it is not on this
+link.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ __all__ = [
     "decode_reply",
     "make_hello",
     "read_frame",
-    "request",
     "write_frame",
 ]
 
@@ -107,27 +106,6 @@ async def read_frame(reader: asyncio.StreamReader, limit: int = MAX_FRAME) -> by
 
 def write_frame(writer: asyncio.StreamWriter, payload: bytes) -> None:
     writer.write(_LEN.pack(len(payload)) + payload)
-
-
-async def request(
-    host: str, port: int, kind: bytes, payload: bytes, timeout: float = 10.0
-) -> bytes:
-    """Open a connection, send one request, return the reply."""
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, TimeoutError) as exc:
-        raise TransportError(f"cannot reach {host}:{port}: {exc}") from exc
-    try:
-        write_frame(writer, kind + payload)
-        await writer.drain()
-        reply = await asyncio.wait_for(read_frame(reader), timeout)
-    except (OSError, TimeoutError) as exc:
-        raise TransportError(f"{host}:{port} did not answer: {exc}") from exc
-    finally:
-        writer.close()
-    if reply is None:
-        raise TransportError(f"{host}:{port} closed without a reply")
-    return reply
 
 
 # -- the partner link's messages ------------------------------------------------------------

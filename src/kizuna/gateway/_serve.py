@@ -204,16 +204,16 @@ class GatewayServer:
             except (TransportError, TimeoutError) as exc:
                 log.info("checkpoint %d not countersigned by %s: %s", cp.size, nation, exc)
                 continue
+            refusal = _error_of(reply)
+            if refusal is not None:
+                log.error("%s refused to countersign checkpoint %d: %s", nation, cp.size, refusal)
+                continue
             try:
                 signed, _ = checkpoint_from_wire(reply)
                 self.gw.keep(signed)
                 done += 1
             except KizunaError as exc:
-                refusal = reply.decode(errors="replace")[:500]
-                log.error(
-                    "%s refused to countersign checkpoint %d: %s (%s)",
-                    nation, cp.size, refusal, exc,
-                )  # fmt: skip
+                log.error("%s's countersignature of checkpoint %d: %s", nation, cp.size, exc)
         return done
 
     async def _checkpoints(self) -> None:
@@ -228,6 +228,15 @@ class GatewayServer:
             if grown >= self.cfg.checkpoint_every_entries or (grown > 0 and due):
                 size, since = len(self.gw.audit), time.monotonic()
                 await self.exchange_checkpoints()
+
+
+def _error_of(reply: bytes) -> str | None:
+    """The partner's refusal, when its reply is one (``{"error": ...}``)."""
+    try:
+        got = json.loads(reply)
+    except ValueError:
+        return None
+    return str(got["error"])[:500] if isinstance(got, dict) and "error" in got else None
 
 
 async def serve_forever(cfg: GatewayFile, clock: Clock) -> None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
 
-from kizuna.errors import ConfigError, ParseError
+from kizuna.errors import ConfigError
 from kizuna.identity._model import Principal, PrincipalKind, VettingRecord
-from kizuna.labels import Clearance, ClearanceStatus, parse_date
+from kizuna.labels import Clearance, ClearanceStatus, date_field
 
 __all__ = ["Registry", "load_registry", "registry_from_mapping"]
 
@@ -62,19 +61,6 @@ class _TextDates(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore
     }
 
 
-def _date(raw: object, where: str) -> date:
-    """An RFC 3339 full-date: text ``YYYY-MM-DD`` exactly, or a TOML local date (whose
-    grammar is exactly that); nothing else, and never a date with a time."""
-    if isinstance(raw, date) and not isinstance(raw, datetime):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return parse_date(raw)
-        except ParseError as exc:
-            raise ConfigError(str(exc), field=where) from exc
-    raise ConfigError(f"{raw!r} is not an RFC 3339 full-date (YYYY-MM-DD)", field=where)
-
-
 def _str(entry: Mapping[str, object], key: str, where: str) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value:
@@ -93,7 +79,7 @@ def _clearance(entry: Mapping[str, object], where: str) -> Clearance | None:
         status = ClearanceStatus(str(entry.get("status", "active")))
     except ValueError as exc:
         raise ConfigError(str(exc), field=f"{where}.status") from exc
-    return Clearance(policy, level, status, _date(entry.get("expires"), f"{where}.expires"))
+    return Clearance(policy, level, status, date_field(entry.get("expires"), f"{where}.expires"))
 
 
 def _vetting(raw: object, where: str) -> tuple[VettingRecord, ...]:
@@ -110,9 +96,9 @@ def _vetting(raw: object, where: str) -> tuple[VettingRecord, ...]:
         out.append(
             VettingRecord(
                 _str(rec, "kind", at),
-                _date(rec.get("completed"), f"{at}.completed"),
+                date_field(rec.get("completed"), f"{at}.completed"),
                 _str(rec, "authority", at),
-                None if expires is None else _date(expires, f"{at}.expires"),
+                None if expires is None else date_field(expires, f"{at}.expires"),
             )
         )
     return tuple(out)

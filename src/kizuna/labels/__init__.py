@@ -2,7 +2,7 @@
 
 from kizuna.labels._acdf import BatchDecider, SpifClearance, access, clearance_up_to
 from kizuna.labels._banner import format_banner, parse_banner
-from kizuna.labels._date import parse_date
+from kizuna.labels._date import date_field, parse_date
 from kizuna.labels._decide import Decider, decide, releasable_to
 from kizuna.labels._hwm import dominates, high_water_mark, rank
 from kizuna.labels._model import (
@@ -59,6 +59,7 @@ __all__ = [
     "Viewer",
     "access",
     "clearance_up_to",
+    "date_field",
     "decide",
     "default_table",
     "display_marking",

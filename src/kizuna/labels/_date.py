@@ -9,11 +9,11 @@ the registry) and roadmap assessment dates are all read here, and nothing else i
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
-from kizuna.errors import ParseError
+from kizuna.errors import ConfigError, ParseError
 
-__all__ = ["parse_date"]
+__all__ = ["date_field", "parse_date"]
 
 _FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
@@ -27,3 +27,17 @@ def parse_date(text: str) -> date:
         return date(int(text[:4]), int(text[5:7]), int(text[8:]))
     except ValueError as exc:
         raise ParseError(f"{text!r} is not a calendar date: {exc}") from exc
+
+
+def date_field(raw: object, where: str) -> date:
+    """A date read from a file: text ``YYYY-MM-DD`` exactly, or a TOML local date (whose
+    grammar is exactly that); nothing else, and never a date with a time. ConfigError
+    naming ``where`` for anything else."""
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return parse_date(raw)
+        except ParseError as exc:
+            raise ConfigError(str(exc), field=where) from exc
+    raise ConfigError(f"{raw!r} is not an RFC 3339 full-date (YYYY-MM-DD)", field=where)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from kizuna.errors import ConfigError, ParseError
-from kizuna.labels import parse_date
+from kizuna.errors import ConfigError
+from kizuna.labels import date_field
 from kizuna.roadmap._model import (
     Area,
     Assessment,
@@ -85,25 +84,12 @@ def parse_catalogue(doc: dict[str, Any]) -> Catalogue:
     return Catalogue(standards, MappingProxyType(tiers))
 
 
-def _day(raw: object, where: str) -> date:
-    """An RFC 3339 full-date: text ``YYYY-MM-DD`` exactly (``labels.parse_date``), or a TOML
-    local date, whose grammar is exactly that; never a date with a time."""
-    if isinstance(raw, date) and not isinstance(raw, datetime):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return parse_date(raw)
-        except ParseError as exc:
-            raise ConfigError(str(exc), field=where) from exc
-    raise ConfigError(f"{raw!r} is not an RFC 3339 full-date (YYYY-MM-DD)", field=where)
-
-
 def parse_assessments(doc: dict[str, Any], known: frozenset[str]) -> tuple[Assessment, ...]:
     out = []
     for i, raw in enumerate(doc.get("assessment", [])):
         where = f"assessment[{i}]"
         try:
-            on = _day(raw["date"], f"{where}.date")
+            on = date_field(raw["date"], f"{where}.date")
             values = {k: _number(v, f"{where}.values.{k}") for k, v in raw["values"].items()}
             evidence = {str(k): str(v) for k, v in raw.get("evidence", {}).items()}
             partner = str(raw["partner"])
