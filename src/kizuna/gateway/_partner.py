@@ -789,14 +789,19 @@ class Forwarder:
     """Drains ``out.<partner>`` over the partner's link: up to ``window`` batch frames of up
     to ``batch`` envelopes in flight, each acknowledged on the bus, in order, as its reply
     arrives. A result to retry, or a link that breaks, makes everything not yet answered
-    due again, in order; the next attempt waits longer each time (up to ``max_backoff``)."""
+    due again, in order; the next attempt waits longer each time (up to ``max_backoff``).
+
+    A fetch and its acknowledgement are each one durable bus commit, run on the event loop,
+    so ``batch`` sets how many commits a backlog costs: at 100 they were a fifth of the
+    gateway's time under load. A fetch takes only what waits, so a quiet link still sends
+    single items at once."""
 
     def __init__(
         self,
         link: PartnerLink,
         bus: Bus,
         *,
-        batch: int = 100,
+        batch: int = 500,
         window: int = 8,
         retry: float = 0.5,
         max_backoff: float = 5.0,

@@ -52,7 +52,7 @@ class GatewayServer:
         checkpoint_every: float | None = None,
         retry: float = 0.5,
         window: int = 8,
-        batch: int = 100,
+        batch: int = 500,
         refusal_window_s: float = 60.0,
     ) -> None:
         self.cfg = cfg
