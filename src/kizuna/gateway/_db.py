@@ -229,24 +229,21 @@ class GatewayDb(AuditSink):
 
     # -- items accepted from the partner ---------------------------------------------------
 
-    def accept(self, received: Sequence[Received]) -> None:
-        """Store accepted items with their origin; their ids are marked seen in the same
-        commit."""
-        if not received:
-            return
-        try:
-            with self._db:
-                self._db.execute("BEGIN")
-                self._db.executemany(
+    @staticmethod
+    def accept_statements(received: Sequence[Received]) -> list[Statement]:
+        """The writes that store accepted items with their origin and mark their ids seen,
+        for the commit of the audit entries that accepted them: a received frame costs one
+        commit, and an item is never on record as accepted without being stored."""
+        out: list[Statement] = []
+        for r in received:
+            out.append(
+                (
                     "INSERT INTO received VALUES (?, ?, ?, ?, ?, ?)",
-                    [(r.msg_id, r.origin, r.uid, r.label, r.data, r.at) for r in received],
+                    (r.msg_id, r.origin, r.uid, r.label, r.data, r.at),
                 )
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO seen VALUES (?, ?)", [(r.msg_id, r.at) for r in received]
-                )
-        except sqlite3.Error as exc:
-            ids = ", ".join(r.msg_id for r in received[:3])
-            raise StoreError(f"cannot store received items ({ids}...): {exc}") from exc
+            )
+            out.append(("INSERT OR IGNORE INTO seen VALUES (?, ?)", (r.msg_id, r.at)))
+        return out
 
     def received(self) -> list[Received]:
         cur = self._run(

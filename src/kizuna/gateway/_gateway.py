@@ -339,9 +339,9 @@ class Gateway:
         return self.receive_batch([data], partner)[0]
 
     def receive_batch(self, datas: Sequence[bytes], partner: str) -> list[Verdict]:
-        """Judge a run of partner messages in order; audit every verdict durably, then store
-        what passed in one commit. A message id met twice in the run is a replay, as it
-        would be across runs."""
+        """Judge a run of partner messages in order; audit every verdict and store what
+        passed, with its origin, in one commit. A message id met twice in the run is a
+        replay, as it would be across runs."""
         at = self._clock.now()
         stamp = at.isoformat()  # a run is received at one time
         tier = self._tiers.get(partner)
@@ -358,8 +358,7 @@ class Gateway:
                     accepted.append(
                         Received(env.msg_id, item.origin, item.uid, item.label, v.work.out, stamp)
                     )
-            self.audit.flush()
-            self._db.accept(accepted)
+            self.audit.flush(also=GatewayDb.accept_statements(accepted))
         finally:  # what this run knew or held back about ids is of no use to the next
             self._pending.clear()
             self._known = {}
