@@ -98,6 +98,17 @@ async def test_sigkill_loses_nothing_relayed_and_resend_is_idempotent(tmp_path: 
     assert len(after_kill) == len(set(after_kill))
 
     proc2, port2 = await start_node(config)
+    # the picture survives the kill: a fresh subscriber is greeted with every stored item
+    greeted: set[str] = set()
+    greeting = asyncio.create_task(collect(port2, greeted))
+    for _ in range(100):
+        if greeted >= set(after_kill):
+            break
+        await asyncio.sleep(0.05)
+    greeting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await greeting
+    assert greeted >= set(after_kill), "a restarted node lost its picture"
     pub2 = await open_tcp(port2)
     await pub2.send(b"".join(event_to_xml(e) for e in sent))  # every event again
     await asyncio.sleep(0.5)

@@ -86,6 +86,23 @@ async def test_replay_by_viewer_follows_labels(store: Store) -> None:
     assert [r.event.uid for r in expired] == ["open"]
 
 
+async def test_current_is_the_latest_live_record_per_uid(store: Store) -> None:
+    """What a restarted node's picture is rebuilt from: per uid the latest by event time
+    (a late-arriving older update does not win), and nothing already stale."""
+    await store.append([
+        Record("a", event("moved", 0)), Record("a", event("moved", 120)),
+        Record("a", event("late", 200)), Record("a", event("late", 100)),
+        Record("a", event("gone", -600)), Record("b", event("other", 10)),
+    ])  # fmt: skip
+    now = T0 + timedelta(seconds=60)
+    got = {r.event.uid: r for r in await store.current(now)}
+    assert set(got) == {"moved", "late", "other"}
+    assert got["moved"].event.time == T0 + timedelta(seconds=120)
+    assert got["late"].event.time == T0 + timedelta(seconds=200)
+    assert got["other"].origin == "b"
+    assert await store.current(T0 + timedelta(hours=1)) == []
+
+
 async def test_owner_is_the_first_publisher(store: Store) -> None:
     await store.append([Record("a", event("u1")), Record("b", event("u1", 1))])
     assert await store.owners() == {"u1": "a"}

@@ -109,6 +109,9 @@ class NodeServer:
     # ---- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
         self.owners = await self.store.owners()
+        # the picture survives a restart: every client that connects is greeted with it
+        for record in await self.store.current(self.clock.now()):
+            self.picture.update(record)
         cfg, lim = self.config, self.config.limits
         if cfg.tcp is not None:
             self._tcp_principal = self.registry.get(cfg.tcp.identity)

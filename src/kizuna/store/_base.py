@@ -72,6 +72,12 @@ class Store(Protocol):
         its labels let that viewer see at time ``at``."""
         ...
 
+    async def current(self, at: datetime) -> list[Record]:
+        """The picture as the store holds it at ``at``: for each uid its latest record (by
+        event time, then commit order), if that record is not yet stale; in commit order.
+        A node rebuilds its picture from this when it starts."""
+        ...
+
     async def owners(self) -> dict[str, str]:
         """uid -> the origin that first published it."""
         ...

@@ -57,6 +57,14 @@ class MemoryStore:
         found = [r for r in self._records if start <= r.event.time < end]
         return visible(found, viewer, at, self._decider)[:limit]
 
+    async def current(self, at: datetime) -> list[Record]:
+        latest: dict[str, tuple[int, Record]] = {}
+        for i, r in enumerate(self._records):
+            held = latest.get(r.event.uid)
+            if held is None or r.event.time >= held[1].event.time:
+                latest[r.event.uid] = (i, r)
+        return [r for _, r in sorted(latest.values(), key=lambda x: x[0]) if r.event.stale > at]
+
     async def owners(self) -> dict[str, str]:
         return dict(self._owners)
 

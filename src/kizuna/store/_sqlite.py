@@ -303,6 +303,17 @@ class SqliteStore:
         assert isinstance(value, int)
         return value
 
+    async def current(self, at: datetime) -> list[Record]:
+        rows = await asyncio.to_thread(
+            self._query,
+            "SELECT origin, xml, nation, label_source FROM ("
+            " SELECT seq, origin, xml, nation, label_source, stale_ms, row_number() OVER"
+            " (PARTITION BY uid ORDER BY time_ms DESC, seq DESC) AS n FROM events"
+            ") WHERE n = 1 AND stale_ms > ? ORDER BY seq",
+            (_ms(at),),
+        )
+        return [_record((0, *r))[1] for r in rows]
+
     async def owners(self) -> dict[str, str]:
         rows = await asyncio.to_thread(
             self._query, "SELECT uid, origin FROM events ORDER BY seq DESC", ()
