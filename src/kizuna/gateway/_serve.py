@@ -241,13 +241,13 @@ def _error_of(reply: bytes) -> str | None:
 
 async def serve_forever(cfg: GatewayFile, clock: Clock) -> None:
     """Run until SIGTERM or SIGINT, then stop cleanly."""
+    stop = asyncio.Event()  # taken first: a signal while starting stops it cleanly too
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     server = GatewayServer(cfg, clock)
     await server.start()
     ready = {"ready": True, "port": server.port, "admin": str(cfg.admin_path)}
     print(json.dumps(ready), flush=True)  # noqa: T201
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await server.stop()

@@ -24,15 +24,17 @@ def build_node(config: NodeConfig, clock: Clock | None = None) -> NodeServer:
 async def serve(
     config: NodeConfig, on_ready: Callable[[NodeServer], None] | None = None
 ) -> dict[str, object]:
-    """Run until SIGTERM or SIGINT, then shut down gracefully; return the final counters."""
-    node = build_node(config)
-    await node.start()
-    if on_ready is not None:
-        on_ready(node)
+    """Run until SIGTERM or SIGINT, then shut down gracefully; return the final counters.
+    The signals are taken before the node starts, so one that arrives while it is starting
+    stops it as cleanly as one that arrives later."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    node = build_node(config)
+    await node.start()
+    if on_ready is not None and not stop.is_set():
+        on_ready(node)
     await stop.wait()
     await node.stop()
     return node.stats.as_dict()
