@@ -189,6 +189,16 @@ async def test_a_rewritten_log_is_refused_countersignature_on_both_sides(
     assert refused and refused[-1].outcome == "DENY" and refused[-1].partner == "USA"
 
 
+async def _countersigned_to_the_end(t: Two) -> None:
+    """Wait (up to 4 s) for a checkpoint JPN countersigned; it must cover the whole log."""
+    for _ in range(40):
+        await asyncio.sleep(0.1)
+        if [c for c in t.usa._db.checkpoints("USA") if c.cosigner]:
+            break
+    cps = [c for c in t.usa._db.checkpoints("USA") if c.cosigner == "JPN"]
+    assert cps and cps[-1].size == len(t.usa.gw.audit)
+
+
 async def test_a_checkpoint_every_n_entries(tmp_path: Path) -> None:
     t = await _two(tmp_path, "[audit]\ncheckpoint_every_entries = 3\ncheckpoint_every_s = 3600\n")
     try:
@@ -197,12 +207,7 @@ async def test_a_checkpoint_every_n_entries(tmp_path: Path) -> None:
         await asyncio.sleep(0.6)
         assert not [c for c in t.usa._db.checkpoints("USA") if c.cosigner]  # 2 < 3 entries
         await t.offer("b")
-        for _ in range(40):
-            await asyncio.sleep(0.1)
-            if [c for c in t.usa._db.checkpoints("USA") if c.cosigner]:
-                break
-        cps = [c for c in t.usa._db.checkpoints("USA") if c.cosigner == "JPN"]
-        assert cps and cps[-1].size == len(t.usa.gw.audit)
+        await _countersigned_to_the_end(t)
     finally:
         await t.usa.stop()
         await t.jpn.stop()
@@ -212,12 +217,7 @@ async def test_a_checkpoint_every_t_seconds(tmp_path: Path) -> None:
     t = await _two(tmp_path, "[audit]\ncheckpoint_every_entries = 1000\ncheckpoint_every_s = 0.3\n")
     try:
         await t.offer("a")
-        for _ in range(40):
-            await asyncio.sleep(0.1)
-            if [c for c in t.usa._db.checkpoints("USA") if c.cosigner]:
-                break
-        cps = [c for c in t.usa._db.checkpoints("USA") if c.cosigner == "JPN"]
-        assert cps and cps[-1].size == len(t.usa.gw.audit)
+        await _countersigned_to_the_end(t)
     finally:
         await t.usa.stop()
         await t.jpn.stop()
